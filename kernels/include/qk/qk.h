@@ -1,0 +1,10 @@
+/* qkbench public API: the umbrella include. */
+#ifndef QK_QK_H
+#define QK_QK_H
+
+#include "qk/status.h"
+#include "qk/quant.h"
+#include "qk/fc.h"
+#include "qk/registry.h"
+
+#endif

@@ -1,0 +1,84 @@
+/* The variant registry and run-time dispatch (DESIGN.md). Every variant of every op is one line of
+ * kernels/variants.def; tests, benchmarks and dispatch iterate the table built from it. */
+#ifndef QK_REGISTRY_H
+#define QK_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "qk/status.h"
+#include "qk/fc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Order matters within an architecture: dispatch prefers the highest supported ISA not above the
+ * QK_ISA cap. AVX-VNNI and AVX-512 VNNI are not nested on real CPUs (Alder Lake has only the
+ * former, Cascade Lake only the latter); each is checked on its own, the order only ranks them. */
+typedef enum qk_isa {
+  QK_ISA_SCALAR = 0,
+  QK_ISA_SSE41,
+  QK_ISA_AVX2,
+  QK_ISA_AVXVNNI,
+  QK_ISA_AVX512VNNI,
+  QK_ISA_NEON,
+  QK_ISA_NEONDOT,
+  QK_ISA_I8MM,
+  QK_ISA_COUNT
+} qk_isa;
+
+typedef enum qk_op { QK_OP_FC = 0, QK_OP_COUNT } qk_op;
+typedef enum qk_path { QK_PATH_INT8 = 0, QK_PATH_COUNT } qk_path;
+
+/* Variant interface for int8 FC. pack() writes a self-contained buffer (64-byte aligned, of
+ * packed_size() bytes) holding weights, folded bias terms and requantization constants; run() reads
+ * only scalars (zero points, clamp, rounding) from the descriptor. Neither validates: the API does. */
+typedef struct qk_fc_int8_impl {
+  size_t (*packed_size)(size_t out_ch, size_t in_ch);
+  void (*pack)(const qk_fc_int8_desc *d, const int8_t *w, const int32_t *bias, void *packed);
+  void (*run)(const qk_fc_int8_desc *d, const void *packed, size_t batch, const int8_t *x,
+              int8_t *y);
+} qk_fc_int8_impl;
+
+typedef struct qk_variant {
+  const char *name; /* qk_<path>_<op>_<tile>__<isa> */
+  qk_op op;
+  qk_path path;
+  qk_isa isa;
+  uint16_t mr, nr, kr; /* tile: rows, output channels, K packing */
+  const void *impl;    /* qk_fc_int8_impl for (FC, INT8) */
+} qk_variant;
+
+size_t qk_variant_count(void);
+const qk_variant *qk_variant_at(size_t i);
+const qk_variant *qk_variant_find(const char *name);
+
+const char *qk_isa_name(qk_isa isa);
+bool qk_isa_from_name(const char *name, qk_isa *isa);
+const char *qk_op_name(qk_op op);
+const char *qk_path_name(qk_path path);
+
+/* CPU support (cpuinfo plus our own AVX-VNNI / i8mm detection) and the built set. */
+bool qk_isa_supported(qk_isa isa);
+bool qk_isa_built(qk_isa isa);
+/* The effective cap: QK_ISA from the environment (or qk_set_isa_cap), else the highest ISA. */
+qk_isa qk_isa_cap(void);
+/* Override the cap programmatically (tests lower it step by step); QK_ISA_COUNT clears it. */
+void qk_set_isa_cap(qk_isa cap);
+/* Why a variant cannot run here, or NULL if it can (ISA missing, above cap). */
+const char *qk_variant_unavailable(const qk_variant *v);
+
+/* Best runnable variant for (op, path): QK_VARIANT if set and matching, else highest ISA <= cap.
+ * Returns NULL (with qk_last_error()) if QK_VARIANT names an unknown or unrunnable variant. */
+const qk_variant *qk_dispatch(qk_op op, qk_path path);
+
+/* CPU description for `qkbench info` and benchmark context. */
+const char *qk_cpu_name(void);
+/* Space-separated feature list relevant to qkbench (e.g. "sse4.1 avx2 avx512vnni avxvnni"). */
+const char *qk_cpu_features(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

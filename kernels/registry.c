@@ -1,0 +1,95 @@
+/* The variant table, expanded from variants.def, and the dispatch over it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "qk/registry.h"
+#include "internal.h"
+#include "variants.h"
+
+#define QK_IMPL_FC_INT8(name) \
+  static const qk_fc_int8_impl name##_impl = {name##_packed_size, name##_pack, name##_run};
+#define QK_VARIANT(op, path, isa, name, mr, nr, kr) QK_IMPL_##op##_##path(name)
+#include "variants.def"
+#undef QK_VARIANT
+
+static const qk_variant table[] = {
+#define QK_VARIANT(op, path, isa, name, mr, nr, kr) \
+  {#name, QK_OP_##op, QK_PATH_##path, QK_ISA_##isa, mr, nr, kr, &name##_impl},
+#include "variants.def"
+#undef QK_VARIANT
+};
+
+size_t qk_variant_count(void) { return sizeof table / sizeof table[0]; }
+
+const qk_variant *qk_variant_at(size_t i) { return i < qk_variant_count() ? &table[i] : NULL; }
+
+const qk_variant *qk_variant_find(const char *name) {
+  if (!name) return NULL;
+  for (size_t i = 0; i < qk_variant_count(); i++)
+    if (strcmp(table[i].name, name) == 0) return &table[i];
+  return NULL;
+}
+
+static const char *const isa_names[QK_ISA_COUNT] = {
+    "scalar", "sse41", "avx2", "avxvnni", "avx512vnni", "neon", "neondot", "i8mm",
+};
+
+const char *qk_isa_name(qk_isa isa) { return isa < QK_ISA_COUNT ? isa_names[isa] : "?"; }
+
+bool qk_isa_from_name(const char *name, qk_isa *isa) {
+  for (int i = 0; i < QK_ISA_COUNT; i++)
+    if (name && strcmp(name, isa_names[i]) == 0) {
+      *isa = (qk_isa)i;
+      return true;
+    }
+  return false;
+}
+
+const char *qk_op_name(qk_op op) { return op == QK_OP_FC ? "fc" : "?"; }
+const char *qk_path_name(qk_path path) { return path == QK_PATH_INT8 ? "int8" : "?"; }
+
+bool qk_isa_built(qk_isa isa) {
+  for (size_t i = 0; i < qk_variant_count(); i++)
+    if (table[i].isa == isa) return true;
+  return false;
+}
+
+const char *qk_variant_unavailable(const qk_variant *v) {
+  if (!qk_isa_supported(v->isa)) return "CPU lacks the ISA";
+  if (v->isa > qk_isa_cap()) return "above the QK_ISA cap";
+  return NULL;
+}
+
+const qk_variant *qk_dispatch(qk_op op, qk_path path) {
+  const char *force = getenv("QK_VARIANT");
+  if (force && *force) {
+    const qk_variant *v = qk_variant_find(force);
+    /* A forced name for another op is ignored so QK_VARIANT can target one op of many. */
+    if (v && (v->op != op || v->path != path)) v = NULL;
+    else if (!v) {
+      qk_fail(QK_ERR_UNSUPPORTED, "QK_VARIANT=%s is not a built variant (see `qkbench info`)", force);
+      return NULL;
+    }
+    if (v) {
+      const char *why = qk_variant_unavailable(v);
+      if (why) {
+        qk_fail(QK_ERR_UNSUPPORTED, "QK_VARIANT=%s cannot run: %s (%s)", force, why, qk_isa_name(v->isa));
+        return NULL;
+      }
+      return v;
+    }
+  }
+  if (qk_isa_cap() == QK_ISA_COUNT) {
+    qk_fail(QK_ERR_PARAM, "QK_ISA=%s is not one of scalar sse41 avx2 avxvnni avx512vnni neon neondot i8mm",
+            getenv("QK_ISA"));
+    return NULL;
+  }
+  const qk_variant *best = NULL;
+  for (size_t i = 0; i < qk_variant_count(); i++) {
+    const qk_variant *v = &table[i];
+    if (v->op != op || v->path != path || qk_variant_unavailable(v)) continue;
+    if (!best || v->isa > best->isa) best = v;
+  }
+  if (!best) qk_fail(QK_ERR_UNSUPPORTED, "no %s %s variant can run here", qk_path_name(path), qk_op_name(op));
+  return best;
+}
