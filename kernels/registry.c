@@ -55,7 +55,11 @@ bool qk_isa_built(qk_isa isa) {
 }
 
 const char *qk_variant_unavailable(const qk_variant *v) {
-  if (!qk_isa_supported(v->isa)) return "CPU lacks the ISA";
+  static const char *const lacks[QK_ISA_COUNT] = {
+      "CPU lacks scalar", "CPU lacks sse41", "CPU lacks avx2", "CPU lacks avxvnni",
+      "CPU lacks avx512vnni", "CPU lacks neon", "CPU lacks neondot", "CPU lacks i8mm",
+  };
+  if (!qk_isa_supported(v->isa)) return lacks[v->isa];
   if (v->isa > qk_isa_cap()) return "above the QK_ISA cap";
   return NULL;
 }

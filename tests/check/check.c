@@ -1,0 +1,42 @@
+/* Per-op dispatch of the generated exactness cases. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "fc_int8_cases.h"
+
+static const qk_variant *cached_for;
+static fc_case_list cached;
+
+static const fc_case_list *cases_for(const qk_variant *v) {
+  if (cached_for != v) {
+    fc_int8_build_cases(v, &cached);
+    cached_for = v;
+  }
+  return &cached;
+}
+
+size_t qkc_case_count(const qk_variant *v) {
+  if (v->op == QK_OP_FC && v->path == QK_PATH_INT8) return cases_for(v)->n;
+  return 0;
+}
+
+bool qkc_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report *r) {
+  if (index >= qkc_case_count(v)) {
+    snprintf(r->first_failure, sizeof r->first_failure, "%s has no case %zu", v->name, index);
+    r->failed++;
+    return false;
+  }
+  return fc_int8_run_case(v, &cases_for(v)->v[index], seed, index, r);
+}
+
+void qkc_check_variant(const qk_variant *v, uint64_t seed, FILE *out, qkc_report *r) {
+  const size_t n = qkc_case_count(v);
+  for (size_t i = 0; i < n; i++) qkc_run_case(v, seed, i, r);
+  if (out) {
+    fprintf(out, "%-40s %5zu cases  %5zu passed  %3zu failed  %3zu mistrusted\n", v->name, r->cases,
+            r->passed, r->failed, r->mistrusted);
+    if (r->failed) fprintf(out, "  FAIL %s\n", r->first_failure);
+    if (r->mistrusted) fprintf(out, "  MISTRUSTED %s\n", r->first_mistrusted);
+  }
+}
