@@ -5,6 +5,10 @@
 #include "qk/status.h"
 #include "qk/quant.h"
 #include "qk/fc.h"
+#include "qk/conv.h"
+#include "qk/eltwise.h"
+#include "qk/pool.h"
+#include "qk/convert.h"
 #include "qk/registry.h"
 
 #endif
