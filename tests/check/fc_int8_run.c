@@ -128,7 +128,8 @@ bool fc_int8_run_case(const qk_variant *v, const fc_case *c0, uint64_t seed, siz
     size_t clamped = 0;
     for (size_t i = 0; i < M * N; i++) clamped += yref[i] == c.act_min || yref[i] == c.act_max;
     const bool spread_case = c.mult == FC_MULT_SPREAD && c.data == FC_DATA_RANDOM &&
-                             c.act_min == -128 && c.act_max == 127 && M * N >= 16 && N >= 8;
+                             c.act_min == -128 && c.act_max == 127 && M * N >= 16 && N >= 8 &&
+                             c.zp_out >= -96 && c.zp_out <= 95;
     if (spread_case && clamped * 2 > M * N) {
       r->mistrusted++;
       if (!r->first_mistrusted[0])

@@ -28,6 +28,8 @@ void qk_int8_fc_4x8c8__i8mm_pack(const qk_fc_int8_desc *d, const int8_t *w, cons
   qk_arm_fc_pack(NR, KR, d, w, bias, packed);
 }
 
+static inline int32x4_t s32(int64x2_t v) { return vreinterpretq_s32_s64(v); }
+
 static inline int8x16_t zip_lo(int8x16_t a, int8x16_t b) {
   return vreinterpretq_s8_s64(vzip1q_s64(vreinterpretq_s64_s8(a), vreinterpretq_s64_s8(b)));
 }
@@ -95,15 +97,18 @@ static inline __attribute__((always_inline)) void tile_rows(
     const size_t nr = N - n0 < NR ? N - n0 : NR;
 #pragma GCC unroll 2
     for (size_t i = 0; i < npairs; i++) {
-      /* acc[i][p] = [r0.c0, r0.c1, r1.c0, r1.c1] for rows 2i, 2i+1 and channels 2p, 2p+1. */
-      const int64x2_t c01 = vreinterpretq_s64_s32(acc[i][0]), c23 = vreinterpretq_s64_s32(acc[i][1]);
-      const int64x2_t c45 = vreinterpretq_s64_s32(acc[i][2]), c67 = vreinterpretq_s64_s32(acc[i][3]);
-      const int32x4_t e0 = qk_neon_requant(vreinterpretq_s32_s64(vzip1q_s64(c01, c23)), params, NR, 0, out);
-      const int32x4_t e1 = qk_neon_requant(vreinterpretq_s32_s64(vzip1q_s64(c45, c67)), params, NR, 4, out);
+      /* acc[i][p] = [r0.c0, r0.c1, r1.c0, r1.c1] for rows 2i, 2i+1 and channels 2p, 2p+1: the
+       * 64-bit halves regroup into one row's channels 0-3 and 4-7. */
+      const int64x2_t c01 = vreinterpretq_s64_s32(acc[i][0]);
+      const int64x2_t c23 = vreinterpretq_s64_s32(acc[i][1]);
+      const int64x2_t c45 = vreinterpretq_s64_s32(acc[i][2]);
+      const int64x2_t c67 = vreinterpretq_s64_s32(acc[i][3]);
+      const int32x4_t e0 = qk_neon_requant(s32(vzip1q_s64(c01, c23)), params, NR, 0, out);
+      const int32x4_t e1 = qk_neon_requant(s32(vzip1q_s64(c45, c67)), params, NR, 4, out);
       qk_neon_store_s8x8(y + 2 * i * N + n0, qk_neon_narrow_clamp_s8x8(e0, e1, out), nr);
       if (2 * i + 1 < mr) {
-        const int32x4_t o0 = qk_neon_requant(vreinterpretq_s32_s64(vzip2q_s64(c01, c23)), params, NR, 0, out);
-        const int32x4_t o1 = qk_neon_requant(vreinterpretq_s32_s64(vzip2q_s64(c45, c67)), params, NR, 4, out);
+        const int32x4_t o0 = qk_neon_requant(s32(vzip2q_s64(c01, c23)), params, NR, 0, out);
+        const int32x4_t o1 = qk_neon_requant(s32(vzip2q_s64(c45, c67)), params, NR, 4, out);
         qk_neon_store_s8x8(y + (2 * i + 1) * N + n0, qk_neon_narrow_clamp_s8x8(o0, o1, out), nr);
       }
     }

@@ -96,9 +96,7 @@ static inline __attribute__((always_inline)) void tile_rows(
       }
     }
     if (k) {
-      /* The zero-padded tail can pair even with -128 weights: the padded half's products are 0,
-       * but the live half may still hold two (-128)(-128) products when k > 8, so keep the
-       * block's own choice. */
+      /* With k > 8 both halves of the padded tail are live: the block's choice still applies. */
 #pragma GCC unroll 4
       for (int c = 0; c < NR; c++) wv[c] = vld1q_s8(wp + 16 * c);
       if (flags & QK_ARM_FC_HAS_M128) {
@@ -116,14 +114,20 @@ static inline __attribute__((always_inline)) void tile_rows(
       }
     }
     const size_t nr = N - n0 < NR ? N - n0 : NR;
+    int32x4_t q[MR];
 #pragma GCC unroll 4
     for (size_t r = 0; r < mr; r++) {
-      /* Horizontal sums: lane c of s = total of acc[r][c]. */
+      /* Horizontal sums: lane c of s is the total of acc[r][c]. */
       const int32x4_t s = vpaddq_s32(vpaddq_s32(acc[r][0], acc[r][1]),
                                      vpaddq_s32(acc[r][2], acc[r][3]));
-      const int32x4_t q = qk_neon_requant(s, params, NR, 0, out);
-      /* Only the low 4 bytes are meaningful; q is narrowed twice to fill the 8-byte vector. */
-      qk_neon_store_s8x8(y + r * N + n0, qk_neon_narrow_clamp_s8x8(q, q, out), nr);
+      q[r] = qk_neon_requant(s, params, NR, 0, out);
+    }
+    /* Two rows share one narrowing: row r in bytes 0-3, row r+1 in bytes 4-7. */
+#pragma GCC unroll 2
+    for (size_t r = 0; r < mr; r += 2) {
+      const int8x8_t v = qk_neon_narrow_clamp_s8x8(q[r], r + 1 < mr ? q[r + 1] : q[r], out);
+      qk_neon_store_s8x8(y + r * N + n0, v, nr);
+      if (r + 1 < mr) qk_neon_store_s8x8(y + (r + 1) * N + n0, vext_s8(v, v, 4), nr);
     }
   }
 }

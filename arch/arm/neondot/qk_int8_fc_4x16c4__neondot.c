@@ -29,7 +29,10 @@ void qk_int8_fc_4x16c4__neondot_pack(const qk_fc_int8_desc *d, const int8_t *w,
 }
 
 /* One k-group of 4 (x lane L) against 16 channels for every live row. A macro because the lane
- * must be a constant expression even at -O0. */
+ * must be a constant expression even at -O0. The empty asm with a memory clobber costs no
+ * instruction; it stops GCC's pre-allocation scheduler from hoisting all 16 weight loads of a step
+ * ahead of the dots, which with 16 accumulators and 4 x rows live spills accumulators to the stack
+ * (GCC 12, -O2/-O3). */
 #define DOT_LANE(L)                                                         \
   do {                                                                      \
     const int8x16_t w0 = vld1q_s8(wp), w1 = vld1q_s8(wp + 16);              \
@@ -41,6 +44,7 @@ void qk_int8_fc_4x16c4__neondot_pack(const qk_fc_int8_desc *d, const int8_t *w,
       acc[r][2] = vdotq_laneq_s32(acc[r][2], w2, xv[r], L);                 \
       acc[r][3] = vdotq_laneq_s32(acc[r][3], w3, xv[r], L);                 \
     }                                                                       \
+    __asm__ volatile("" ::: "memory");                                      \
   } while (0)
 
 /* mr is a constant at every call site, so the row loops unroll and acc[][] stays in registers.
