@@ -37,8 +37,12 @@ static int info(void) {
   int rc = 0;
   for (int op = 0; op < QK_OP_COUNT; op++)
     for (int path = 0; path < QK_PATH_COUNT; path++) {
+      bool any = false;
+      for (size_t i = 0; i < qk_variant_count(); i++)
+        any |= qk_variant_at(i)->op == (qk_op)op && qk_variant_at(i)->path == (qk_path)path;
+      if (!any) continue;
       const qk_variant *v = qk_dispatch((qk_op)op, (qk_path)path);
-      printf("  %-5s %-4s -> %s\n", qk_path_name((qk_path)path), qk_op_name((qk_op)op), v ? v->name : qk_last_error());
+      printf("  %-5s %-10s -> %s\n", qk_path_name((qk_path)path), qk_op_name((qk_op)op), v ? v->name : qk_last_error());
       if (!v) rc = 1;
     }
   return rc;

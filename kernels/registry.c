@@ -5,18 +5,53 @@
 #include "qk/registry.h"
 #include "internal.h"
 #include "variants.h"
+#include "conv_gemm.h"
 
 #define QK_IMPL_FC_INT8(name) \
   static const qk_fc_int8_impl name##_impl = {name##_packed_size, name##_pack, name##_run};
+#define QK_IMPL_CONV2D_INT8(name) \
+  static const qk_conv2d_int8_impl name##_impl = {name##_packed_size, name##_pack, name##_workspace_size, name##_run};
+#define QK_IMPL_DWCONV2D_INT8(name) QK_IMPL_CONV2D_INT8(name)
+#define QK_IMPL_ADD_INT8(name) static const qk_add_int8_impl name##_impl = {name##_run};
+#define QK_IMPL_MUL_INT8(name) static const qk_mul_int8_impl name##_impl = {name##_run};
+#define QK_IMPL_AVGPOOL_INT8(name) static const qk_pool_int8_impl name##_impl = {name##_run};
+#define QK_IMPL_MAXPOOL_INT8(name) QK_IMPL_AVGPOOL_INT8(name)
+#define QK_IMPL_QUANTIZE_INT8(name) static const qk_quantize_impl name##_impl = {name##_run};
+#define QK_IMPL_DEQUANTIZE_INT8(name) static const qk_dequantize_impl name##_impl = {name##_run};
+#define QK_IMPL_REQUANTIZE_INT8(name) static const qk_requantize_impl name##_impl = {name##_run};
+
+/* A conv variant per FC variant: im2col + that FC microkernel (kernels/conv_gemm.c). */
+#define QK_IMPL_CONV_GEMM(name, fc, mr)                                                                  \
+  static size_t name##_packed_size(const qk_conv2d_int8_desc *d) {                                      \
+    return qk_conv_gemm_packed_size(&fc##_impl, d);                                                     \
+  }                                                                                                      \
+  static void name##_pack(const qk_conv2d_int8_desc *d, const int8_t *w, const int32_t *b, void *p) {   \
+    qk_conv_gemm_pack(&fc##_impl, d, w, b, p);                                                          \
+  }                                                                                                      \
+  static size_t name##_workspace_size(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g) {          \
+    return qk_conv_gemm_workspace_size(mr, d, g);                                                       \
+  }                                                                                                      \
+  static void name##_run(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g, const void *p,          \
+                         const int8_t *x, int8_t *y, void *ws) {                                        \
+    qk_conv_gemm_run(&fc##_impl, mr, d, g, p, x, y, ws);                                                \
+  }                                                                                                      \
+  QK_IMPL_CONV2D_INT8(name)
+
 #define QK_VARIANT(op, path, isa, name, mr, nr, kr) QK_IMPL_##op##_##path(name)
+#define QK_CONV_GEMM(ISA, isa, tile, mr, nr, kr) \
+  QK_IMPL_CONV_GEMM(qk_int8_conv2d_gemm_##tile##__##isa, qk_int8_fc_##tile##__##isa, mr)
 #include "variants.def"
 #undef QK_VARIANT
+#undef QK_CONV_GEMM
 
 static const qk_variant table[] = {
 #define QK_VARIANT(op, path, isa, name, mr, nr, kr) \
   {#name, QK_OP_##op, QK_PATH_##path, QK_ISA_##isa, mr, nr, kr, &name##_impl},
+#define QK_CONV_GEMM(ISA, isa, tile, mr, nr, kr) \
+  QK_VARIANT(CONV2D, INT8, ISA, qk_int8_conv2d_gemm_##tile##__##isa, mr, nr, kr)
 #include "variants.def"
 #undef QK_VARIANT
+#undef QK_CONV_GEMM
 };
 
 size_t qk_variant_count(void) { return sizeof table / sizeof table[0]; }
@@ -45,7 +80,11 @@ bool qk_isa_from_name(const char *name, qk_isa *isa) {
   return false;
 }
 
-const char *qk_op_name(qk_op op) { return op == QK_OP_FC ? "fc" : "?"; }
+const char *qk_op_name(qk_op op) {
+  static const char *const names[QK_OP_COUNT] = {"fc", "conv2d", "dwconv2d", "add", "mul", "avgpool",
+                                                 "maxpool", "quantize", "dequantize", "requantize"};
+  return op < QK_OP_COUNT ? names[op] : "?";
+}
 const char *qk_path_name(qk_path path) { return path == QK_PATH_INT8 ? "int8" : "?"; }
 
 bool qk_isa_built(qk_isa isa) {

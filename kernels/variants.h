@@ -2,7 +2,7 @@
 #ifndef QK_VARIANTS_H
 #define QK_VARIANTS_H
 
-#include "qk/fc.h"
+#include "qk/registry.h"
 #include "qk_config.h"
 
 #define QK_DECL_FC_INT8(name)                                                                     \
@@ -11,8 +11,34 @@
   void name##_run(const qk_fc_int8_desc *d, const void *packed, size_t batch, const int8_t *x,    \
                   int8_t *y);
 
+#define QK_DECL_CONV2D_INT8(name)                                                                    \
+  size_t name##_packed_size(const qk_conv2d_int8_desc *d);                                          \
+  void name##_pack(const qk_conv2d_int8_desc *d, const int8_t *w, const int32_t *bias, void *packed); \
+  size_t name##_workspace_size(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g);              \
+  void name##_run(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g, const void *packed,         \
+                  const int8_t *x, int8_t *y, void *workspace);
+#define QK_DECL_DWCONV2D_INT8(name) QK_DECL_CONV2D_INT8(name)
+
+#define QK_DECL_ADD_INT8(name)                                                                   \
+  void name##_run(const qk_add_int8_params *p, const size_t s1[4], const int8_t *x1, const size_t s2[4], \
+                  const int8_t *x2, int8_t *y);
+#define QK_DECL_MUL_INT8(name)                                                                   \
+  void name##_run(const qk_mul_int8_params *p, const size_t s1[4], const int8_t *x1, const size_t s2[4], \
+                  const int8_t *x2, int8_t *y);
+#define QK_DECL_AVGPOOL_INT8(name) \
+  void name##_run(const qk_pool_int8_desc *d, const qk_conv2d_geom *g, const int8_t *x, int8_t *y);
+#define QK_DECL_MAXPOOL_INT8(name) QK_DECL_AVGPOOL_INT8(name)
+#define QK_DECL_QUANTIZE_INT8(name) \
+  void name##_run(const float *x, size_t n, float scale, int32_t zp, qk_qtype type, void *y);
+#define QK_DECL_DEQUANTIZE_INT8(name) \
+  void name##_run(const void *x, size_t n, qk_qtype type, float scale, int32_t zp, float *y);
+#define QK_DECL_REQUANTIZE_INT8(name) \
+  void name##_run(const qk_requant_params *p, const void *x, size_t n, void *y);
+
 #define QK_VARIANT(op, path, isa, name, mr, nr, kr) QK_DECL_##op##_##path(name)
+#define QK_CONV_GEMM(ISA, isa, tile, mr, nr, kr)
 #include "variants.def"
 #undef QK_VARIANT
+#undef QK_CONV_GEMM
 
 #endif

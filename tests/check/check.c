@@ -4,6 +4,7 @@
 
 #include "check.h"
 #include "fc_int8_cases.h"
+#include "op_cases.h"
 
 static const qk_variant *cached_for;
 static fc_case_list cached;
@@ -17,8 +18,20 @@ static const fc_case_list *cases_for(const qk_variant *v) {
 }
 
 size_t qkc_case_count(const qk_variant *v) {
-  if (v->op == QK_OP_FC && v->path == QK_PATH_INT8) return cases_for(v)->n;
-  return 0;
+  if (v->path != QK_PATH_INT8) return 0;
+  switch (v->op) {
+    case QK_OP_FC: return cases_for(v)->n;
+    case QK_OP_CONV2D:
+    case QK_OP_DWCONV2D: return conv_case_count(v);
+    case QK_OP_ADD:
+    case QK_OP_MUL: return eltwise_case_count(v);
+    case QK_OP_AVGPOOL:
+    case QK_OP_MAXPOOL: return pool_case_count(v);
+    case QK_OP_QUANTIZE:
+    case QK_OP_DEQUANTIZE:
+    case QK_OP_REQUANTIZE: return convert_case_count(v);
+    default: return 0;
+  }
 }
 
 bool qkc_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report *r) {
@@ -27,7 +40,18 @@ bool qkc_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report *
     r->failed++;
     return false;
   }
-  return fc_int8_run_case(v, &cases_for(v)->v[index], seed, index, r);
+  switch (v->op) {
+    case QK_OP_CONV2D:
+    case QK_OP_DWCONV2D: return conv_run_case(v, seed, index, r);
+    case QK_OP_ADD:
+    case QK_OP_MUL: return eltwise_run_case(v, seed, index, r);
+    case QK_OP_AVGPOOL:
+    case QK_OP_MAXPOOL: return pool_run_case(v, seed, index, r);
+    case QK_OP_QUANTIZE:
+    case QK_OP_DEQUANTIZE:
+    case QK_OP_REQUANTIZE: return convert_run_case(v, seed, index, r);
+    default: return fc_int8_run_case(v, &cases_for(v)->v[index], seed, index, r);
+  }
 }
 
 void qkc_check_variant(const qk_variant *v, uint64_t seed, FILE *out, qkc_report *r) {

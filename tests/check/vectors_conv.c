@@ -5,6 +5,39 @@
 
 #include "vec.h"
 
+typedef struct conv_ctx {
+  const qk_conv2d_int8_desc *d;
+  const qk_conv2d_geom *g;
+  const int8_t *w, *x;
+  const int32_t *bias;
+  size_t nx, ny;
+  const tensor *out;
+} conv_ctx;
+
+static bool run_variant(const qk_variant *v, void *p, char *detail, size_t dlen) {
+  const conv_ctx *c = p;
+  const qk_conv2d_int8_impl *impl = v->impl;
+  const size_t wsize = impl->workspace_size(c->d, c->g);
+  void *packed = qkc_guard_alloc((impl->packed_size(c->d) + 63) & ~(size_t)63, 64);
+  void *ws = wsize ? qkc_guard_alloc((wsize + 63) & ~(size_t)63, 64) : NULL;
+  int8_t *gx = qkc_guard_alloc(c->nx, 1), *gy = qkc_guard_alloc(c->ny, 1);
+  bool ok = false;
+  if (!packed || !gx || !gy || (wsize && !ws)) {
+    snprintf(detail, dlen, "out of memory");
+  } else {
+    memcpy(gx, c->x, c->nx);
+    impl->pack(c->d, c->w, c->bias, packed);
+    impl->run(c->d, c->g, packed, gx, gy, ws);
+    ok = vec_compare_int8(gy, c->out, detail, dlen);
+    if (ok && (!qkc_guard_intact(gy) || !qkc_guard_intact(packed))) {
+      ok = false;
+      snprintf(detail, dlen, "wrote before the start of a buffer");
+    }
+  }
+  qkc_guard_free(packed), qkc_guard_free(ws), qkc_guard_free(gx), qkc_guard_free(gy);
+  return ok;
+}
+
 static bool padding_of(json_object *params, qk_padding *p) {
   json_object *o;
   const char *s = json_object_object_get_ex(params, "padding", &o) ? json_object_get_string(o) : "";
@@ -116,6 +149,8 @@ void vec_run_conv_int8(file_ctx *c, json_object *line, json_object *params, json
     else qk_ref_conv2d_int8(&d, &g, x, w, bias, yref);
     ok = vec_compare_int8(yref, &out, detail, sizeof detail);
     vec_result(vec_row(c, "reference"), ok, id, detail);
+    conv_ctx ctx = {&d, &g, w, x, bias, in.n, out.n, &out};
+    vec_each_variant(c, depthwise ? QK_OP_DWCONV2D : QK_OP_CONV2D, QK_PATH_INT8, id, run_variant, &ctx);
   }
 done:
   free(mult), free(shift), free(bias), free(w), free(x), free(yref);

@@ -13,6 +13,32 @@ static bool shape4(const tensor *t, size_t s[4]) {
   return true;
 }
 
+typedef struct elt_ctx {
+  const void *params;
+  const size_t *s1, *s2;
+  const int8_t *x1, *x2;
+  size_t n1, n2;
+  const tensor *out;
+  bool mul;
+} elt_ctx;
+
+static bool run_variant(const qk_variant *v, void *p, char *detail, size_t dlen) {
+  const elt_ctx *c = p;
+  int8_t *a = qkc_guard_alloc(c->n1, 1), *b = qkc_guard_alloc(c->n2, 1), *y = qkc_guard_alloc(c->out->n, 1);
+  bool ok = false;
+  if (!a || !b || !y) {
+    snprintf(detail, dlen, "out of memory");
+  } else {
+    memcpy(a, c->x1, c->n1);
+    memcpy(b, c->x2, c->n2);
+    if (c->mul) ((const qk_mul_int8_impl *)v->impl)->run(c->params, c->s1, a, c->s2, b, y);
+    else ((const qk_add_int8_impl *)v->impl)->run(c->params, c->s1, a, c->s2, b, y);
+    ok = vec_compare_int8(y, c->out, detail, dlen) && qkc_guard_intact(y);
+  }
+  qkc_guard_free(a), qkc_guard_free(b), qkc_guard_free(y);
+  return ok;
+}
+
 void vec_run_eltwise_int8(file_ctx *c, json_object *line, json_object *params, json_object *tensors, const char *id,
                           bool mul) {
   const int modes = vec_rounding_modes(c, line);
@@ -62,6 +88,10 @@ void vec_run_eltwise_int8(file_ctx *c, json_object *line, json_object *params, j
       if (ok) ok = vec_activation_matches(params, (float)sco, (int32_t)zo, amin, amax, detail, sizeof detail);
       vec_result(vec_row(c, "params (multipliers, clamp)"), ok, id, detail);
       qk_ref_mul_int8(&p, s1, x1, s2, x2, y);
+      ok = vec_compare_int8(y, &out, detail, sizeof detail);
+      vec_result(vec_row(c, "reference"), ok, id, detail);
+      elt_ctx ctx = {&p, s1, s2, x1, x2, a.n, b.n, &out, true};
+      vec_each_variant(c, QK_OP_MUL, QK_PATH_INT8, id, run_variant, &ctx);
     } else {
       int64_t ls, m1, sh1, m2, sh2;
       if (!vec_int(c, params, "left_shift", 0, 20, &ls) || !vec_int(c, params, "input1_multiplier", 0, INT32_MAX, &m1) ||
@@ -89,9 +119,11 @@ void vec_run_eltwise_int8(file_ctx *c, json_object *line, json_object *params, j
       if (ok) ok = vec_activation_matches(params, (float)sco, (int32_t)zo, amin, amax, detail, sizeof detail);
       vec_result(vec_row(c, "params (multipliers, clamp)"), ok, id, detail);
       qk_ref_add_int8(&p, s1, x1, s2, x2, y);
+      ok = vec_compare_int8(y, &out, detail, sizeof detail);
+      vec_result(vec_row(c, "reference"), ok, id, detail);
+      elt_ctx ctx = {&p, s1, s2, x1, x2, a.n, b.n, &out, false};
+      vec_each_variant(c, QK_OP_ADD, QK_PATH_INT8, id, run_variant, &ctx);
     }
-    ok = vec_compare_int8(y, &out, detail, sizeof detail);
-    vec_result(vec_row(c, "reference"), ok, id, detail);
   }
 done:
   free(x1), free(x2), free(y);

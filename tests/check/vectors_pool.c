@@ -5,6 +5,29 @@
 
 #include "vec.h"
 
+typedef struct pool_ctx {
+  const qk_pool_int8_desc *d;
+  const qk_conv2d_geom *g;
+  const int8_t *x;
+  size_t nx;
+  const tensor *out;
+} pool_ctx;
+
+static bool run_variant(const qk_variant *v, void *p, char *detail, size_t dlen) {
+  const pool_ctx *c = p;
+  int8_t *x = qkc_guard_alloc(c->nx, 1), *y = qkc_guard_alloc(c->out->n, 1);
+  bool ok = false;
+  if (!x || !y) {
+    snprintf(detail, dlen, "out of memory");
+  } else {
+    memcpy(x, c->x, c->nx);
+    ((const qk_pool_int8_impl *)v->impl)->run(c->d, c->g, x, y);
+    ok = vec_compare_int8(y, c->out, detail, dlen) && qkc_guard_intact(y);
+  }
+  qkc_guard_free(x), qkc_guard_free(y);
+  return ok;
+}
+
 void vec_run_pool_int8(file_ctx *c, json_object *params, json_object *tensors, const char *id, bool max) {
   tensor in = {0}, out = {0};
   int8_t *x = NULL, *y = NULL;
@@ -51,6 +74,8 @@ void vec_run_pool_int8(file_ctx *c, json_object *params, json_object *tensors, c
   else qk_ref_avgpool_int8(&d, &g, x, y);
   ok = vec_compare_int8(y, &out, detail, sizeof detail);
   vec_result(vec_row(c, "reference"), ok, id, detail);
+  pool_ctx ctx = {&d, &g, x, in.n, &out};
+  vec_each_variant(c, max ? QK_OP_MAXPOOL : QK_OP_AVGPOOL, QK_PATH_INT8, id, run_variant, &ctx);
 done:
   free(x), free(y);
   vec_tensor_free(&in), vec_tensor_free(&out);

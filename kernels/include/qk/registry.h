@@ -8,6 +8,10 @@
 #include <stdint.h>
 #include "qk/status.h"
 #include "qk/fc.h"
+#include "qk/conv.h"
+#include "qk/eltwise.h"
+#include "qk/pool.h"
+#include "qk/convert.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,7 +32,19 @@ typedef enum qk_isa {
   QK_ISA_COUNT
 } qk_isa;
 
-typedef enum qk_op { QK_OP_FC = 0, QK_OP_COUNT } qk_op;
+typedef enum qk_op {
+  QK_OP_FC = 0,
+  QK_OP_CONV2D,
+  QK_OP_DWCONV2D,
+  QK_OP_ADD,
+  QK_OP_MUL,
+  QK_OP_AVGPOOL,
+  QK_OP_MAXPOOL,
+  QK_OP_QUANTIZE,
+  QK_OP_DEQUANTIZE,
+  QK_OP_REQUANTIZE,
+  QK_OP_COUNT
+} qk_op;
 typedef enum qk_path { QK_PATH_INT8 = 0, QK_PATH_COUNT } qk_path;
 
 /* Variant interface for int8 FC. pack() writes a self-contained buffer (64-byte aligned, of
@@ -41,13 +57,49 @@ typedef struct qk_fc_int8_impl {
               int8_t *y);
 } qk_fc_int8_impl;
 
+/* Conv2D and DepthwiseConv2D: pack once per weights; run may use a caller-provided workspace of
+ * workspace_size() bytes (64-byte aligned; NULL when the size is 0). */
+typedef struct qk_conv2d_int8_impl {
+  size_t (*packed_size)(const qk_conv2d_int8_desc *d);
+  void (*pack)(const qk_conv2d_int8_desc *d, const int8_t *w, const int32_t *bias, void *packed);
+  size_t (*workspace_size)(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g);
+  void (*run)(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g, const void *packed, const int8_t *x,
+              int8_t *y, void *workspace);
+} qk_conv2d_int8_impl;
+
+typedef struct qk_add_int8_impl {
+  void (*run)(const qk_add_int8_params *p, const size_t s1[4], const int8_t *x1, const size_t s2[4],
+              const int8_t *x2, int8_t *y);
+} qk_add_int8_impl;
+
+typedef struct qk_mul_int8_impl {
+  void (*run)(const qk_mul_int8_params *p, const size_t s1[4], const int8_t *x1, const size_t s2[4],
+              const int8_t *x2, int8_t *y);
+} qk_mul_int8_impl;
+
+typedef struct qk_pool_int8_impl {
+  void (*run)(const qk_pool_int8_desc *d, const qk_conv2d_geom *g, const int8_t *x, int8_t *y);
+} qk_pool_int8_impl;
+
+typedef struct qk_quantize_impl {
+  void (*run)(const float *x, size_t n, float scale, int32_t zp, qk_qtype type, void *y);
+} qk_quantize_impl;
+
+typedef struct qk_dequantize_impl {
+  void (*run)(const void *x, size_t n, qk_qtype type, float scale, int32_t zp, float *y);
+} qk_dequantize_impl;
+
+typedef struct qk_requantize_impl {
+  void (*run)(const qk_requant_params *p, const void *x, size_t n, void *y);
+} qk_requantize_impl;
+
 typedef struct qk_variant {
   const char *name; /* qk_<path>_<op>_<tile>__<isa> */
   qk_op op;
   qk_path path;
   qk_isa isa;
   uint16_t mr, nr, kr; /* tile: rows, output channels, K packing */
-  const void *impl;    /* qk_fc_int8_impl for (FC, INT8) */
+  const void *impl;    /* qk_<op>_int8_impl (qk_fc_int8_impl for FC, qk_conv2d_int8_impl for both convs, ...) */
 } qk_variant;
 
 size_t qk_variant_count(void);

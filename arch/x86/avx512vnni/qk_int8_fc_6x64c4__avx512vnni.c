@@ -1,0 +1,248 @@
+/* int8 fully connected, AVX-512 VNNI: tiles of 6 rows x 64 channels, K packed by 4 for vpdpbusd.
+ * Exact with qk_ref_fc_int8. vpdpbusd multiplies u8 by s8, so activations are turned into u8 by
+ * x ^ 0x80 (= x + 128) and the pack folds bias[o] - (zp_in + 128) * sum_k w[o,k] into the
+ * accumulators' initial value; every sum wraps in 32 bits like the reference's.
+ *
+ * Packed buffer: one block per 64 channels; the last block holds only the nv = ceil(rest / 16)
+ * vectors it needs, so small N wastes no lanes. Block: [bias nv x 64 B | requant nv x
+ * QK_RQ512_BYTES | weights: Kp/4 groups x nv x 64 B], Kp = K rounded up to 4, zero padded.
+ * Narrow blocks use 12-row tiles so a tile still has >= 12 independent accumulators. */
+#include <immintrin.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "qk/fc.h"
+#include "internal.h"
+#include "variants.h"
+#include "requant.h"
+
+#define QK_NAME(s) qk_int8_fc_6x64c4__avx512vnni##s
+
+enum { MR = 6, NR = 64, MP = 12 /* rows per converted panel */ };
+/* Panel row length: MP x KC bytes on the stack. Longer rows run in chunks of KC with partial
+ * accumulators kept in a small stack buffer; re-converting per block costs 1/64 of the MACs. */
+enum { KC = 2048 };
+/* Weight prefetch distance for the 1-2 row tiles, which stream the weights from memory. */
+enum { PF_BYTES = 2048 };
+
+#define QK_INLINE static inline __attribute__((always_inline))
+
+static size_t block_bytes(size_t nv, size_t k) {
+  return nv * (64 + QK_RQ512_BYTES) + qk_round_up(k, 4) * 16 * nv;
+}
+static size_t last_nv(size_t n) { return (n - (n - 1) / NR * NR + 15) / 16; }
+
+size_t QK_NAME(_packed_size)(size_t n, size_t k) {
+  return (n - 1) / NR * block_bytes(4, k) + block_bytes(last_nv(n), k);
+}
+
+void QK_NAME(_pack)(const qk_fc_int8_desc *d, const int8_t *w, const int32_t *bias, void *packed) {
+  const size_t N = d->out_ch, K = d->in_ch, groups = qk_round_up(K, 4) / 4;
+  uint8_t *blk = packed;
+  for (size_t n0 = 0; n0 < N; n0 += NR) {
+    const size_t nv = N - n0 >= NR ? 4 : last_nv(N);
+    int32_t *b = (int32_t *)blk;
+    int8_t *wp = (int8_t *)(blk + nv * (64 + QK_RQ512_BYTES));
+    for (size_t j = 0; j < nv; j++) {
+      int32_t m[16], sh[16];
+      for (int l = 0; l < 16; l++) {
+        const size_t o = n0 + (size_t)qk_rq512_channel((int)nv, (int)j, l);
+        uint32_t sum = 0;
+        for (size_t g = 0; g < groups; g++)
+          for (size_t q = 0; q < 4; q++) {
+            const size_t k = 4 * g + q;
+            const int8_t v = o < N && k < K ? w[o * K + k] : 0;
+            wp[(g * nv + j) * 64 + (size_t)l * 4 + q] = v;
+            sum += (uint32_t)(int32_t)v;
+          }
+        const uint32_t bo = o < N && bias ? (uint32_t)bias[o] : 0u;
+        b[j * 16 + (size_t)l] = (int32_t)(bo - (uint32_t)(d->input_zp + 128) * sum);
+        m[l] = o < N ? d->multiplier[o] : 0;
+        sh[l] = o < N ? d->shift[o] : 0;
+      }
+      qk_rq512_prepare((int32_t *)(blk + nv * 64 + j * QK_RQ512_BYTES), m, sh, d->rounding);
+    }
+    blk += block_bytes(nv, K);
+  }
+}
+
+/* x ^ 0x80 for `rows` rows of `len` bytes (stride ldx) into the panel (stride lda, a multiple of
+ * 64 >= len): masked loads never touch a byte past a row; the panel's tail gets harmless 0x80s
+ * (their weights are zero). */
+static void convert(size_t rows, const int8_t *x, size_t ldx, size_t len, uint8_t *panel, size_t lda) {
+  const __m512i flip = _mm512_set1_epi8((char)0x80);
+  for (size_t r = 0; r < rows; r++)
+    for (size_t k = 0; k < len; k += 64) {
+      const size_t left = len - k;
+      const __mmask64 mask = left >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1);
+      const __m512i v = _mm512_maskz_loadu_epi8(mask, x + r * ldx + k);
+      _mm512_store_si512(panel + r * lda + k, _mm512_xor_si512(v, flip));
+    }
+}
+
+typedef struct run_ctx {
+  __m512i zp, lo, hi;
+  bool dbl;
+} run_ctx;
+
+/* Requantization flavour of a block: single rounding, double, double with left shifts. */
+enum { RQ_SINGLE, RQ_DOUBLE, RQ_DOUBLE_LS };
+
+typedef struct tile_args {
+  const uint8_t *a; /* converted rows, stride lda */
+  size_t lda, groups;
+  const __m512i *w;     /* weights of these groups: nv vectors per group */
+  const int32_t *init;  /* row r, vector j starts from init[r * init_stride + 16 j] */
+  size_t init_stride;   /* 0: the packed bias, shared by all rows */
+  const uint8_t *rq;    /* requant constants; NULL: store raw accumulators to part */
+  int rq_mode;
+  int32_t *part;        /* [mr][nv][16] */
+  int8_t *y;
+  size_t ldy;
+  __mmask64 smask; /* valid output bytes of the block */
+} tile_args;
+
+/* Requantizes and stores the mr x nv accumulators; mode is a constant in each copy. */
+QK_INLINE void epilogue(const size_t mr, const size_t nv, const int mode, const run_ctx *c,
+                        const tile_args *t, __m512i acc[][4]) {
+#pragma GCC unroll 12
+  for (size_t r = 0; r < mr; r++) {
+    __m512i v[4];
+    const uint8_t *rq = t->rq;
+    /* Keeps the constants as memory operands: hoisted out of the row loop, GCC spills them. */
+    __asm__("" : "+r"(rq));
+#pragma GCC unroll 4
+    for (size_t j = 0; j < nv; j++)
+      v[j] = mode == RQ_SINGLE   ? qk_rq512_single(acc[r][j], rq + j * QK_RQ512_BYTES)
+             : mode == RQ_DOUBLE ? qk_rq512_double(acc[r][j], rq + j * QK_RQ512_BYTES, false)
+                                 : qk_rq512_double(acc[r][j], rq + j * QK_RQ512_BYTES, true);
+    __m512i out = qk_rq512_narrow(v[0], v[nv > 1], v[nv > 2 ? 2 : 0], v[nv > 3 ? 3 : nv > 1], c->zp, c->lo, c->hi);
+    if (nv < 4) out = qk_rq512_gather(out, (int)nv);
+    _mm512_mask_storeu_epi8(t->y + r * t->ldy, t->smask, out);
+  }
+}
+
+QK_INLINE void tile(const size_t mr, const size_t nv, const run_ctx *c, const tile_args *t) {
+  __m512i acc[MP][4];
+#pragma GCC unroll 12
+  for (size_t r = 0; r < mr; r++)
+#pragma GCC unroll 4
+    for (size_t j = 0; j < nv; j++) acc[r][j] = _mm512_loadu_si512(t->init + r * t->init_stride + 16 * j);
+  const uint8_t *a = t->a;
+  const size_t lda = t->lda;
+  const __m512i *w = t->w;
+  for (size_t g = t->groups; g; g--, w += nv, a += 4) {
+    if (mr <= 2)
+#pragma GCC unroll 4
+      for (size_t j = 0; j < nv; j++) _mm_prefetch((const char *)(w + j) + PF_BYTES, _MM_HINT_T0);
+    __m512i wv[4];
+#pragma GCC unroll 4
+    for (size_t j = 0; j < nv; j++) wv[j] = _mm512_load_si512(w + j);
+#pragma GCC unroll 12
+    for (size_t r = 0; r < mr; r++) {
+      int32_t a4;
+      memcpy(&a4, a + r * lda, 4);
+      const __m512i b = _mm512_set1_epi32(a4);
+#pragma GCC unroll 4
+      for (size_t j = 0; j < nv; j++) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], b, wv[j]);
+    }
+  }
+  if (!t->rq) {
+#pragma GCC unroll 12
+    for (size_t r = 0; r < mr; r++)
+#pragma GCC unroll 4
+      for (size_t j = 0; j < nv; j++) _mm512_storeu_si512(t->part + (r * nv + j) * 16, acc[r][j]);
+    return;
+  }
+  if (t->rq_mode == RQ_DOUBLE) epilogue(mr, nv, RQ_DOUBLE, c, t, acc);
+  else if (t->rq_mode == RQ_SINGLE) epilogue(mr, nv, RQ_SINGLE, c, t, acc);
+  else epilogue(mr, nv, RQ_DOUBLE_LS, c, t, acc);
+}
+
+typedef void (*tile_fn)(const run_ctx *, const tile_args *);
+#define QK_TILE(mr, nv) \
+  static void tile_##mr##x##nv(const run_ctx *c, const tile_args *t) { tile(mr, nv, c, t); }
+#define QK_TILES(mr) QK_TILE(mr, 1) QK_TILE(mr, 2) QK_TILE(mr, 3) QK_TILE(mr, 4)
+QK_TILES(1)
+QK_TILES(2)
+QK_TILES(3)
+QK_TILES(4)
+QK_TILES(5)
+QK_TILES(6)
+QK_TILE(12, 1)
+QK_TILE(12, 2)
+#define QK_ROW(mr) {tile_##mr##x1, tile_##mr##x2, tile_##mr##x3, tile_##mr##x4}
+static const tile_fn tiles[MR + 1][4] = {
+    {NULL, NULL, NULL, NULL}, QK_ROW(1), QK_ROW(2), QK_ROW(3), QK_ROW(4), QK_ROW(5), QK_ROW(6)};
+
+/* One block for the mr rows of a panel: 12-row tiles where they fit in registers, else 6. */
+static void block(const run_ctx *c, tile_args *t, size_t mr, size_t nv) {
+  if (mr == MP && nv <= 2) {
+    (nv == 1 ? tile_12x1 : tile_12x2)(c, t);
+    return;
+  }
+  tile_args s = *t;
+  for (size_t r = 0; r < mr; r += MR) {
+    const size_t n = mr - r < MR ? mr - r : MR;
+    s.a = t->a + r * t->lda;
+    s.y = t->y + r * t->ldy;
+    tiles[n][nv - 1](c, &s);
+  }
+}
+
+void QK_NAME(_run)(const qk_fc_int8_desc *d, const void *packed, size_t batch, const int8_t *x,
+                   int8_t *y) {
+  const run_ctx c = {
+      .zp = _mm512_set1_epi32(d->output_zp),
+      .lo = _mm512_set1_epi8((char)d->act_min),
+      .hi = _mm512_set1_epi8((char)d->act_max),
+      .dbl = d->rounding == QK_ROUND_DOUBLE,
+  };
+  const size_t K = d->in_ch, N = d->out_ch, groups = qk_round_up(K, 4) / 4;
+  _Alignas(64) uint8_t panel[MP * KC];
+  const size_t lda = K > KC ? KC : qk_round_up(K, 64);
+  for (size_t m = 0; m < batch; m += MP) {
+    const size_t mr = batch - m < MP ? batch - m : MP;
+    const int8_t *xm = x + m * K;
+    if (K <= KC) convert(mr, xm, K, K, panel, lda);
+    const uint8_t *blk = packed;
+    for (size_t n0 = 0; n0 < N; n0 += NR) {
+      const size_t nv = N - n0 >= NR ? 4 : last_nv(N), left = N - n0;
+      tile_args t = {
+          .a = panel, .lda = lda, .groups = groups,
+          .w = (const __m512i *)(blk + nv * (64 + QK_RQ512_BYTES)),
+          .init = (const int32_t *)blk, .init_stride = 0,
+          .rq = blk + nv * 64, .part = NULL,
+          .rq_mode = !c.dbl ? RQ_SINGLE
+                     : qk_rq512_any_left_shift(blk + nv * 64, nv) ? RQ_DOUBLE_LS : RQ_DOUBLE,
+          .y = y + m * N + n0, .ldy = N,
+          .smask = left >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1),
+      };
+      if (K <= KC) {
+        block(&c, &t, mr, nv);
+      } else {
+        /* Rows of MR at a time so the partial sums fit a small stack buffer. */
+        _Alignas(64) int32_t part[MR * 4 * 16];
+        for (size_t r = 0; r < mr; r += MR) {
+          const size_t n = mr - r < MR ? mr - r : MR;
+          tile_args s = t;
+          s.y = t.y + r * N;
+          for (size_t g0 = 0; g0 < groups; g0 += KC / 4) {
+            const size_t len = K - 4 * g0 < KC ? K - 4 * g0 : KC;
+            convert(n, xm + r * K + 4 * g0, K, len, panel, lda);
+            s.groups = (len + 3) / 4;
+            s.w = t.w + g0 * nv;
+            if (g0) {
+              s.init = part;
+              s.init_stride = nv * 16;
+            }
+            s.rq = g0 + KC / 4 >= groups ? t.rq : NULL;
+            s.part = part;
+            tiles[n][nv - 1](&c, &s);
+          }
+        }
+      }
+      blk += block_bytes(nv, K);
+    }
+  }
+}

@@ -1,0 +1,212 @@
+"""CLI checks for scripts/summarize.py, compare.py and pick.py on tiny synthetic results files
+(tests/scripts/data/). Standard library only: python3 -m unittest tests/scripts/test_scripts.py"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "data")
+SCRIPTS = os.environ.get("QKB_SCRIPTS_DIR", os.path.join(HERE, "..", "..", "scripts"))
+sys.path.insert(0, SCRIPTS)
+import compare  # noqa: E402
+
+
+def run(script, *args):
+    p = subprocess.run([sys.executable, os.path.join(SCRIPTS, script), *args],
+                       capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def d(name):
+    return os.path.join(DATA, name)
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+class Help(unittest.TestCase):
+    def test_help(self):
+        for s in ("summarize.py", "compare.py", "pick.py"):
+            rc, out, _ = run(s, "--help")
+            self.assertEqual(rc, 0, s)
+            self.assertIn("usage:", out)
+
+    def test_bench_sh_help(self):
+        p = subprocess.run(["bash", os.path.join(SCRIPTS, "bench.sh"), "--help"], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("usage: scripts/bench.sh", p.stdout)
+
+
+class UTest(unittest.TestCase):
+    def test_known_values(self):
+        # Reference values from scipy.stats.mannwhitneyu(method='asymptotic', use_continuity=True).
+        u, p = compare.mann_whitney_u([1, 2, 3, 4, 5], [6, 7, 8, 9, 10])
+        self.assertEqual(u, 0)
+        self.assertAlmostEqual(p, 0.012185780355344818, places=12)
+        u, p = compare.mann_whitney_u([1, 2, 2, 3], [2, 3, 3, 4, 5])
+        self.assertEqual(u, 3.0)
+        self.assertAlmostEqual(p, 0.09934224785346528, places=12)
+
+    def test_identical_samples(self):
+        self.assertEqual(compare.mann_whitney_u([1, 1, 1], [1, 1, 1])[1], 1.0)
+
+    def test_attainable(self):
+        self.assertGreater(compare.best_attainable_p(3, 3), 0.05)
+        self.assertLess(compare.best_attainable_p(4, 4), 0.05)
+
+
+class Compare(unittest.TestCase):
+    def test_same_file(self):
+        rc, out, _ = run("compare.py", d("base.json"), d("base.json"))
+        self.assertEqual(rc, 0)
+        self.assertIn("0 significant slowdown", out)
+
+    def test_slowdown(self):
+        rc, out, _ = run("compare.py", d("base.json"), d("slower.json"))
+        self.assertEqual(rc, 1)
+        self.assertIn("SLOWER", out)
+        self.assertIn("qk_int8_fc_4x8c8__avx2", out)
+        self.assertIn("+20.0%", out)
+
+    def test_speedup_is_not_a_regression(self):
+        rc, out, _ = run("compare.py", d("slower.json"), d("base.json"))
+        self.assertEqual(rc, 0)
+        self.assertIn("faster", out)
+
+    def test_threshold(self):
+        rc, out, _ = run("compare.py", "--threshold", "0.25", d("base.json"), d("slower.json"))
+        self.assertEqual(rc, 0)
+        self.assertIn("within threshold", out + run("compare.py", "--all", "--threshold", "0.25",
+                                                    d("base.json"), d("slower.json"))[1])
+
+    def test_filter(self):
+        rc, _, _ = run("compare.py", "--filter", "scalar", d("base.json"), d("slower.json"))
+        self.assertEqual(rc, 0)
+
+    def test_context_mismatch(self):
+        rc, _, err = run("compare.py", d("base.json"), d("other_cpu.json"))
+        self.assertEqual(rc, 2)
+        self.assertIn("refusing", err)
+        self.assertIn("qk_cpu", err)
+        rc, _, err = run("compare.py", "--force", d("base.json"), d("other_cpu.json"))
+        self.assertEqual(rc, 0)
+        self.assertIn("warning", err)
+
+    def test_bad_input(self):
+        rc, _, err = run("compare.py", d("base.json"), d("bad.json"))
+        self.assertEqual(rc, 2)
+        self.assertIn("bad.json", err)
+        self.assertIn("not JSON", err)
+        rc, _, err = run("compare.py", d("base.json"), d("missing.json"))
+        self.assertEqual(rc, 2)
+        self.assertIn("cannot read", err)
+        rc, _, _ = run("compare.py", "--threshold", "-1", d("base.json"), d("base.json"))
+        self.assertEqual(rc, 2)
+
+    def test_too_few_repetitions_warns(self):
+        with tempfile.TemporaryDirectory() as t:
+            data = json.loads(read(d("base.json")))
+            data["benchmarks"] = [r for r in data["benchmarks"]
+                                  if r.get("run_type") != "iteration" or r.get("repetition_index", 0) < 3]
+            path = os.path.join(t, "three.json")
+            write(path, json.dumps(data))
+            rc, _, err = run("compare.py", path, path)
+            self.assertEqual(rc, 0)
+            self.assertIn("cannot reach alpha", err)
+
+
+class Summarize(unittest.TestCase):
+    def test_table(self):
+        rc, out, _ = run("summarize.py", d("base.json"))
+        self.assertEqual(rc, 0)
+        self.assertIn("tiny_pw01_M4_K8_N16 (x2 layers)", out)
+        self.assertIn("vs xnnpack_qs8_fc", out)
+        self.assertIn("skipped qk_int8_fc_4x64c4__avx512vnni: CPU lacks the ISA (avx512vnni)", out)
+        # Pointwise sum for the scalar variant: 2 x 1000 ns + 800 ns.
+        self.assertRegex(out, r"qk_int8_fc_1x1c1__scalar\s+2\.80 us")
+        self.assertIn("2 distinct GEMMs = 3 layers", out)
+
+    def test_markdown_and_out(self):
+        with tempfile.TemporaryDirectory() as t:
+            path = os.path.join(t, "s.md")
+            rc, out, _ = run("summarize.py", "--format", "markdown", "--out", path, d("base.json"))
+            self.assertEqual(rc, 0)
+            self.assertIn("| implementation |", read(path))
+
+    def test_directory_takes_newest(self):
+        with tempfile.TemporaryDirectory() as t:
+            for name in ("20240101T000000Z.json", "20250101T000000Z.json"):
+                write(os.path.join(t, name), read(d("base.json")))
+            rc, out, _ = run("summarize.py", t)
+            self.assertEqual(rc, 0)
+            self.assertIn("20250101T000000Z.json", out)
+
+    def test_errors(self):
+        rc, _, err = run("summarize.py", d("bad.json"))
+        self.assertEqual(rc, 2)
+        self.assertIn("not JSON", err)
+        rc, _, err = run("summarize.py", "--reference", "nope", d("base.json"))
+        self.assertEqual(rc, 2)
+        self.assertIn("no implementation named 'nope'", err)
+
+
+class Pick(unittest.TestCase):
+    def test_fastest_without_verified(self):
+        rc, out, err = run("pick.py", d("base.json"))
+        self.assertEqual(rc, 0)
+        self.assertIn("taking every variant", err)
+        lines = [l for l in out.splitlines() if not l.startswith("#")]
+        self.assertEqual(len(lines), 3)
+        for l in lines:
+            self.assertIn("qk_int8_fc_4x8c8__avx2", l)  # fastest qk variant; peers never picked
+        self.assertIn("fc int8 4 8 16 qk_int8_fc_4x8c8__avx2 250.0", out)
+
+    def test_verified_excludes(self):
+        with tempfile.TemporaryDirectory() as t:
+            names = os.path.join(t, "names.txt")
+            write(names, "qk_int8_fc_1x1c1__scalar\nqk_int8_fc_4x16c4__avxvnni\n")
+            rc, out, _ = run("pick.py", "--verified", names, "--format", "json", d("slower.json"))
+            self.assertEqual(rc, 0)
+            picks = json.loads(out)["picks"]
+            self.assertEqual({p["variant"] for p in picks}, {"qk_int8_fc_4x16c4__avxvnni"})
+
+    def test_verify_output(self):
+        # avxvnni failed a case in verify.txt: excluded; avx2 passed and is fastest in base.json.
+        rc, out, err = run("pick.py", "--verified", d("verify.txt"), "--format", "json", d("base.json"))
+        self.assertEqual(rc, 0)
+        self.assertIn("excluded (not exact): qk_int8_fc_4x16c4__avxvnni", err)
+        data = json.loads(out)
+        self.assertEqual(data["format"], "qkbench-kernel-picks")
+        self.assertEqual({p["variant"] for p in data["picks"]}, {"qk_int8_fc_4x8c8__avx2"})
+        self.assertEqual(data["picks"][0]["runner_up"], "qk_int8_fc_1x1c1__scalar")
+
+    def test_errors(self):
+        with tempfile.TemporaryDirectory() as t:
+            empty = os.path.join(t, "empty.txt")
+            write(empty, "nothing here\n")
+            rc, _, err = run("pick.py", "--verified", empty, d("base.json"))
+            self.assertEqual(rc, 2)
+            self.assertIn("no variant names", err)
+            only_skipped = os.path.join(t, "peer.txt")
+            write(only_skipped, "qk_int8_fc_4x64c4__avx512vnni\n")
+            rc, _, err = run("pick.py", "--verified", only_skipped, d("base.json"))
+            self.assertEqual(rc, 2)
+            self.assertIn("no timed, verified", err)
+        rc, _, err = run("pick.py", d("bad.json"))
+        self.assertEqual(rc, 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
