@@ -49,6 +49,18 @@ void qk_ref_conv2d_int8(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g, c
 void qk_ref_dwconv2d_int8(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g, const int8_t *x,
                           const int8_t *w, const int32_t *bias, int8_t *y);
 
+/* Runtime operators: weights packed once for the dispatched variant, workspace owned by the op. */
+typedef struct qk_conv2d_int8_op qk_conv2d_int8_op;
+qk_status qk_conv2d_int8_create(const qk_conv2d_int8_desc *d, const int8_t *w, const int32_t *bias,
+                                qk_conv2d_int8_op **op);
+qk_status qk_dwconv2d_int8_create(const qk_conv2d_int8_desc *d, const int8_t *w, const int32_t *bias,
+                                  qk_conv2d_int8_op **op);
+/* x: [batch, in_h, in_w, in_ch]; y: [batch, out_h, out_w, out_ch] (qk_conv2d_int8_out_shape). */
+qk_status qk_conv2d_int8_run(const qk_conv2d_int8_op *op, const int8_t *x, int8_t *y);
+qk_status qk_conv2d_int8_out_shape(const qk_conv2d_int8_op *op, size_t *out_h, size_t *out_w);
+const char *qk_conv2d_int8_variant(const qk_conv2d_int8_op *op);
+void qk_conv2d_int8_destroy(qk_conv2d_int8_op *op);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,6 +32,11 @@ qk_status qk_requant_check(const qk_requant_params *p);
 /* out = clamp(MBQM32(x - zp_in, m, shift) + zp_out, out type range). */
 void qk_ref_requantize(const qk_requant_params *p, const void *x, size_t n, void *y);
 
+/* Checked and dispatched entry points. */
+qk_status qk_quantize(const float *x, size_t n, float scale, int32_t zp, qk_qtype type, void *y);
+qk_status qk_dequantize(const void *x, size_t n, qk_qtype type, float scale, int32_t zp, float *y);
+qk_status qk_requantize(const qk_requant_params *p, const void *x, size_t n, void *y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -45,6 +45,12 @@ void qk_ref_add_int8(const qk_add_int8_params *p, const size_t s1[4], const int8
 void qk_ref_mul_int8(const qk_mul_int8_params *p, const size_t s1[4], const int8_t *x1,
                      const size_t s2[4], const int8_t *x2, int8_t *y);
 
+/* Checked and dispatched entry points (the reference when nothing faster runs here). */
+qk_status qk_add_int8(const qk_add_int8_params *p, const size_t s1[4], const int8_t *x1, const size_t s2[4],
+                      const int8_t *x2, int8_t *y);
+qk_status qk_mul_int8(const qk_mul_int8_params *p, const size_t s1[4], const int8_t *x1, const size_t s2[4],
+                      const int8_t *x2, int8_t *y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,6 +23,9 @@ qk_status qk_pool_int8_check(const qk_pool_int8_desc *d, qk_conv2d_geom *g);
 void qk_ref_avgpool_int8(const qk_pool_int8_desc *d, const qk_conv2d_geom *g, const int8_t *x, int8_t *y);
 void qk_ref_maxpool_int8(const qk_pool_int8_desc *d, const qk_conv2d_geom *g, const int8_t *x, int8_t *y);
 
+qk_status qk_avgpool_int8(const qk_pool_int8_desc *d, const int8_t *x, int8_t *y);
+qk_status qk_maxpool_int8(const qk_pool_int8_desc *d, const int8_t *x, int8_t *y);
+
 #ifdef __cplusplus
 }
 #endif
