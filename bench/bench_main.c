@@ -516,7 +516,10 @@ int qkb_bench_main(int argc, char **argv) {
   {
     const char *env = getenv("QK_ISA");
     char cap[64];
-    snprintf(cap, sizeof cap, "%s%s", qk_isa_name(qk_isa_cap()), env && *env ? " (QK_ISA)" : " (none set)");
+    if (env && *env)
+      snprintf(cap, sizeof cap, "%s (QK_ISA)", qk_isa_name(qk_isa_cap()));
+    else
+      snprintf(cap, sizeof cap, "none");
     qkb_add_custom_context("qk_isa_cap", cap);
   }
   /* The variant dispatch picks per (op, path) that has registered variants. */

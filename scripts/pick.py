@@ -34,20 +34,25 @@ def read_verified(path):
             lines = f.read().splitlines()
     except OSError as e:
         raise qr.ResultsError(f"{path}: cannot read: {e.strerror}") from None
-    passed, failed = set(), set()
+    passed, failed, untested = set(), set(), set()
     for line in lines:
         m = VERIFY_LINE.match(line)
         if m:
-            name, cases, _, nfail, nmis = m.group(1), int(m.group(2)), m.group(3), int(m.group(4)), int(m.group(5))
-            (passed if cases > 0 and nfail == 0 and nmis == 0 else failed).add(name)
+            name, cases, nfail, nmis = m.group(1), int(m.group(2)), int(m.group(4)), int(m.group(5))
+            if nfail or nmis:
+                failed.add(name)
+            elif cases == 0:
+                untested.add(name)
+            else:
+                passed.add(name)
             continue
         m = NAME_LINE.match(line)
         if m:
             passed.add(m.group(1))
-    passed -= failed
-    if not passed and not failed:
+    passed -= failed | untested
+    if not passed and not failed and not untested:
         raise qr.ResultsError(f"{path}: no variant names and no `qkbench verify` result lines found")
-    return passed, failed
+    return passed, failed, untested
 
 
 def pick(res, verified):
@@ -84,9 +89,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
     try:
         res = qr.load(args.results, f"{args.time}_time" if args.time else None)
-        verified = failed = None
+        verified, failed, untested = None, set(), set()
         if args.verified:
-            verified, failed = read_verified(args.verified)
+            verified, failed, untested = read_verified(args.verified)
         else:
             print("pick.py: no --verified file: taking every variant in the results as exact",
                   file=sys.stderr)
@@ -94,8 +99,13 @@ def main(argv=None):
     except qr.ResultsError as e:
         print(f"pick.py: {e}", file=sys.stderr)
         return 2
-    if failed:
-        print(f"pick.py: excluded (not exact): {', '.join(sorted(failed))}", file=sys.stderr)
+    timed = {b.impl for b in res.benches.values() if b.ok}
+    if failed & timed:
+        print(f"pick.py: excluded (failed or mistrusted cases): {', '.join(sorted(failed & timed))}",
+              file=sys.stderr)
+    if untested & timed:
+        print(f"pick.py: excluded (0 exactness cases ran): {', '.join(sorted(untested & timed))}",
+              file=sys.stderr)
     if not picks:
         print(f"pick.py: {args.results}: no timed, verified qkbench variant to pick from", file=sys.stderr)
         return 2

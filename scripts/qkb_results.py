@@ -138,3 +138,10 @@ def fmt_time(ns):
             digits = 2 if v < 10 else 1 if v < 100 else 0
             return f"{v:.{digits}f} {unit}"
     return "-"
+
+
+if __name__ == "__main__":
+    import sys
+    print(__doc__.strip())
+    print("\nThis is a module used by summarize.py, compare.py and pick.py; run those (each has --help).")
+    sys.exit(0 if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help") else 2)

@@ -27,7 +27,7 @@ native=(meson ninja-build pkg-config gcc g++ libcpuinfo-dev libbenchmark-dev lib
         util-linux)
 cross=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user libcpuinfo-dev:arm64 libjson-c-dev:arm64)
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
+installed() { dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 
 want=("${native[@]}")
 [[ $arm == 1 ]] && want+=("${cross[@]}")
