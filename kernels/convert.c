@@ -6,7 +6,10 @@
 #include "internal.h"
 
 static bool zp_in_type(int32_t zp, qk_qtype t) {
-  return t == QK_Q_INT8 ? (zp >= -128 && zp <= 127) : t == QK_Q_UINT8 ? (zp >= 0 && zp <= 255) : false;
+  return t == QK_Q_INT8    ? (zp >= -128 && zp <= 127)
+         : t == QK_Q_UINT8 ? (zp >= 0 && zp <= 255)
+         : t == QK_Q_INT16 ? (zp >= -32768 && zp <= 32767)
+                           : false;
 }
 
 qk_status qk_requant_derive(float s_in, float s_out, qk_rounding mode, qk_requant_params *p) {
@@ -25,8 +28,9 @@ qk_status qk_requant_derive(float s_in, float s_out, qk_rounding mode, qk_requan
 
 qk_status qk_requant_check(const qk_requant_params *p) {
   if (!p) return qk_fail(QK_ERR_NULL, "requant: null params");
-  if ((p->in_type != QK_Q_INT8 && p->in_type != QK_Q_UINT8) || (p->out_type != QK_Q_INT8 && p->out_type != QK_Q_UINT8))
-    return qk_fail(QK_ERR_PARAM, "requant: unknown type");
+  const bool wide_in = p->in_type == QK_Q_INT16, wide_out = p->out_type == QK_Q_INT16;
+  if (p->in_type > QK_Q_INT16 || p->out_type > QK_Q_INT16 || wide_in != wide_out)
+    return qk_fail(QK_ERR_PARAM, "requant: types must be int8/uint8 on both sides, or int16 on both");
   if (!zp_in_type(p->input_zp, p->in_type) || !zp_in_type(p->output_zp, p->out_type))
     return qk_fail(QK_ERR_PARAM, "requant: zero points (%d, %d) outside their types", p->input_zp, p->output_zp);
   if (p->multiplier < 0 || p->shift < QK_SHIFT_MIN || p->shift > QK_SHIFT_MAX)

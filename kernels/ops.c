@@ -81,6 +81,12 @@ static const void *impl_for(qk_op op) {
   return v ? v->impl : NULL;
 }
 
+/* int16 element buffers go to the 16x8 path's conversions. */
+static const void *convert_impl(qk_op op, qk_qtype t) {
+  const qk_variant *v = qk_dispatch(op, t == QK_Q_INT16 ? QK_PATH_I16X8 : QK_PATH_INT8);
+  return v ? v->impl : NULL;
+}
+
 static qk_status eltwise_args(const size_t s1[4], const int8_t *x1, const size_t s2[4], const int8_t *x2, int8_t *y) {
   if (!s1 || !s2 || !x1 || !x2 || !y) return qk_fail(QK_ERR_NULL, "eltwise: null shape or buffer");
   size_t so[4];
@@ -122,9 +128,9 @@ qk_status qk_avgpool_int8(const qk_pool_int8_desc *d, const int8_t *x, int8_t *y
 qk_status qk_maxpool_int8(const qk_pool_int8_desc *d, const int8_t *x, int8_t *y) { return pool(d, x, y, QK_OP_MAXPOOL); }
 
 static qk_status qtype_ok(qk_qtype t, int32_t zp) {
-  if (t != QK_Q_INT8 && t != QK_Q_UINT8) return qk_fail(QK_ERR_PARAM, "unknown quantized type %d", (int)t);
-  const int32_t lo = t == QK_Q_UINT8 ? 0 : -128;
-  if (zp < lo || zp > lo + 255) return qk_fail(QK_ERR_PARAM, "zero point %d outside its type", zp);
+  if (t != QK_Q_INT8 && t != QK_Q_UINT8 && t != QK_Q_INT16) return qk_fail(QK_ERR_PARAM, "unknown quantized type %d", (int)t);
+  const int32_t lo = t == QK_Q_UINT8 ? 0 : t == QK_Q_INT16 ? -32768 : -128, span = t == QK_Q_INT16 ? 65535 : 255;
+  if (zp < lo || zp > lo + span) return qk_fail(QK_ERR_PARAM, "zero point %d outside its type", zp);
   return QK_OK;
 }
 
@@ -134,7 +140,7 @@ qk_status qk_quantize(const float *x, size_t n, float scale, int32_t zp, qk_qtyp
   if (!(scale > 0.0f) || scale == __builtin_inff()) return qk_fail(QK_ERR_PARAM, "quantize: scale %g invalid", scale);
   qk_status st = qtype_ok(type, zp);
   if (st) return st;
-  const qk_quantize_impl *impl = impl_for(QK_OP_QUANTIZE);
+  const qk_quantize_impl *impl = convert_impl(QK_OP_QUANTIZE, type);
   if (!impl) return QK_ERR_UNSUPPORTED;
   impl->run(x, n, scale, zp, type, y);
   return QK_OK;
@@ -146,7 +152,7 @@ qk_status qk_dequantize(const void *x, size_t n, qk_qtype type, float scale, int
   if (!(scale > 0.0f) || scale == __builtin_inff()) return qk_fail(QK_ERR_PARAM, "dequantize: scale %g invalid", scale);
   qk_status st = qtype_ok(type, zp);
   if (st) return st;
-  const qk_dequantize_impl *impl = impl_for(QK_OP_DEQUANTIZE);
+  const qk_dequantize_impl *impl = convert_impl(QK_OP_DEQUANTIZE, type);
   if (!impl) return QK_ERR_UNSUPPORTED;
   impl->run(x, n, type, scale, zp, y);
   return QK_OK;
@@ -157,7 +163,7 @@ qk_status qk_requantize(const qk_requant_params *p, const void *x, size_t n, voi
   if (st) return st;
   if (!x || !y) return qk_fail(QK_ERR_NULL, "requantize: null buffer");
   if (n == 0) return qk_fail(QK_ERR_SHAPE, "requantize: empty tensor");
-  const qk_requantize_impl *impl = impl_for(QK_OP_REQUANTIZE);
+  const qk_requantize_impl *impl = convert_impl(QK_OP_REQUANTIZE, p->in_type);
   if (!impl) return QK_ERR_UNSUPPORTED;
   impl->run(p, x, n, y);
   return QK_OK;

@@ -20,6 +20,16 @@
 #define QK_IMPL_DEQUANTIZE_INT8(name) static const qk_dequantize_impl name##_impl = {name##_run};
 #define QK_IMPL_REQUANTIZE_INT8(name) static const qk_requantize_impl name##_impl = {name##_run};
 
+#define QK_IMPL_FC_I16X8(name) \
+  static const qk_fc_i16x8_impl name##_impl = {name##_packed_size, name##_pack, name##_run};
+#define QK_IMPL_CONV2D_I16X8(name) \
+  static const qk_conv2d_i16x8_impl name##_impl = {name##_packed_size, name##_pack, name##_workspace_size, name##_run};
+#define QK_IMPL_DWCONV2D_I16X8(name) QK_IMPL_CONV2D_I16X8(name)
+#define QK_IMPL_ADD_I16X8(name) static const qk_add_i16_impl name##_impl = {name##_run};
+#define QK_IMPL_QUANTIZE_I16X8(name) QK_IMPL_QUANTIZE_INT8(name)
+#define QK_IMPL_DEQUANTIZE_I16X8(name) QK_IMPL_DEQUANTIZE_INT8(name)
+#define QK_IMPL_REQUANTIZE_I16X8(name) QK_IMPL_REQUANTIZE_INT8(name)
+
 /* A conv variant per FC variant: im2col + that FC microkernel (kernels/conv_gemm.c). */
 #define QK_IMPL_CONV_GEMM(name, fc, mr)                                                                  \
   static size_t name##_packed_size(const qk_conv2d_int8_desc *d) {                                      \
@@ -85,7 +95,9 @@ const char *qk_op_name(qk_op op) {
                                                  "maxpool", "quantize", "dequantize", "requantize"};
   return op < QK_OP_COUNT ? names[op] : "?";
 }
-const char *qk_path_name(qk_path path) { return path == QK_PATH_INT8 ? "int8" : "?"; }
+const char *qk_path_name(qk_path path) {
+  return path == QK_PATH_INT8 ? "int8" : path == QK_PATH_I16X8 ? "i16x8" : "?";
+}
 
 bool qk_isa_built(qk_isa isa) {
   for (size_t i = 0; i < qk_variant_count(); i++)

@@ -35,6 +35,24 @@
 #define QK_DECL_REQUANTIZE_INT8(name) \
   void name##_run(const qk_requant_params *p, const void *x, size_t n, void *y);
 
+#define QK_DECL_FC_I16X8(name)                                                                      \
+  size_t name##_packed_size(size_t out_ch, size_t in_ch);                                          \
+  void name##_pack(const qk_fc_i16x8_desc *d, const int8_t *w, const int64_t *bias, void *packed); \
+  void name##_run(const qk_fc_i16x8_desc *d, const void *packed, size_t batch, const int16_t *x, int16_t *y);
+#define QK_DECL_CONV2D_I16X8(name)                                                                   \
+  size_t name##_packed_size(const qk_conv2d_int8_desc *d);                                          \
+  void name##_pack(const qk_conv2d_int8_desc *d, const int8_t *w, const int64_t *bias, void *packed); \
+  size_t name##_workspace_size(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g);              \
+  void name##_run(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g, const void *packed,         \
+                  const int16_t *x, int16_t *y, void *workspace);
+#define QK_DECL_DWCONV2D_I16X8(name) QK_DECL_CONV2D_I16X8(name)
+#define QK_DECL_ADD_I16X8(name)                                                                    \
+  void name##_run(const qk_add_int8_params *p, const size_t s1[4], const int16_t *x1, const size_t s2[4], \
+                  const int16_t *x2, int16_t *y);
+#define QK_DECL_QUANTIZE_I16X8(name) QK_DECL_QUANTIZE_INT8(name)
+#define QK_DECL_DEQUANTIZE_I16X8(name) QK_DECL_DEQUANTIZE_INT8(name)
+#define QK_DECL_REQUANTIZE_I16X8(name) QK_DECL_REQUANTIZE_INT8(name)
+
 #define QK_VARIANT(op, path, isa, name, mr, nr, kr) QK_DECL_##op##_##path(name)
 #define QK_CONV_GEMM(ISA, isa, tile, mr, nr, kr)
 #include "variants.def"

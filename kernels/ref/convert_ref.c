@@ -6,17 +6,18 @@
 #include "internal.h"
 
 static void type_range(qk_qtype t, int32_t *lo, int32_t *hi) {
-  *lo = t == QK_Q_UINT8 ? 0 : -128;
-  *hi = t == QK_Q_UINT8 ? 255 : 127;
+  *lo = t == QK_Q_UINT8 ? 0 : t == QK_Q_INT16 ? -32768 : -128;
+  *hi = t == QK_Q_UINT8 ? 255 : t == QK_Q_INT16 ? 32767 : 127;
 }
 
 static void store(void *y, size_t i, qk_qtype t, int32_t v) {
   if (t == QK_Q_UINT8) ((uint8_t *)y)[i] = (uint8_t)v;
+  else if (t == QK_Q_INT16) ((int16_t *)y)[i] = (int16_t)v;
   else ((int8_t *)y)[i] = (int8_t)v;
 }
 
 static int32_t load(const void *x, size_t i, qk_qtype t) {
-  return t == QK_Q_UINT8 ? ((const uint8_t *)x)[i] : ((const int8_t *)x)[i];
+  return t == QK_Q_UINT8 ? ((const uint8_t *)x)[i] : t == QK_Q_INT16 ? ((const int16_t *)x)[i] : ((const int8_t *)x)[i];
 }
 
 qk_status qk_ref_quantize(const float *x, size_t n, float scale, int32_t zp, qk_qtype type, void *y) {

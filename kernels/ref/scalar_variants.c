@@ -89,3 +89,77 @@ void qk_int8_dequantize__scalar_run(const void *x, size_t n, qk_qtype type, floa
 void qk_int8_requantize__scalar_run(const qk_requant_params *p, const void *x, size_t n, void *y) {
   qk_ref_requantize(p, x, n, y);
 }
+
+/* 16x8 reference variants. */
+typedef struct i16_packed {
+  size_t n, k, nw;
+  int has_bias;
+} i16_packed;
+
+static size_t i16_size(size_t n, size_t nw) { return 64 + n * sizeof(int64_t) + 2 * n * sizeof(int32_t) + nw; }
+
+static void i16_pack(size_t n, size_t nw, const int32_t *m, const int32_t *s, const int8_t *w, const int64_t *bias,
+                     void *packed) {
+  i16_packed *h = packed;
+  h->n = n, h->nw = nw, h->has_bias = bias != NULL;
+  int64_t *b = (int64_t *)((char *)packed + 64);
+  if (bias) memcpy(b, bias, n * sizeof *b);
+  else memset(b, 0, n * sizeof *b);
+  int32_t *ms = (int32_t *)(b + n);
+  memcpy(ms, m, n * sizeof *ms);
+  memcpy(ms + n, s, n * sizeof *ms);
+  memcpy(ms + 2 * n, w, nw);
+}
+
+static const int64_t *i16_bias(const void *packed) {
+  return ((const i16_packed *)packed)->has_bias ? (const int64_t *)((const char *)packed + 64) : NULL;
+}
+static const int32_t *i16_arrays(const void *packed) {
+  return (const int32_t *)((const int64_t *)((const char *)packed + 64) + ((const i16_packed *)packed)->n);
+}
+
+size_t qk_i16x8_fc_1x1c1__scalar_packed_size(size_t n, size_t k) { return i16_size(n, n * k); }
+void qk_i16x8_fc_1x1c1__scalar_pack(const qk_fc_i16x8_desc *d, const int8_t *w, const int64_t *bias, void *packed) {
+  i16_pack(d->out_ch, d->out_ch * d->in_ch, d->multiplier, d->shift, w, bias, packed);
+}
+void qk_i16x8_fc_1x1c1__scalar_run(const qk_fc_i16x8_desc *d, const void *packed, size_t batch, const int16_t *x,
+                                   int16_t *y) {
+  const int32_t *a = i16_arrays(packed);
+  qk_fc_i16x8_desc local = *d;
+  local.multiplier = a, local.shift = a + d->out_ch;
+  qk_ref_fc_i16x8(&local, (const int8_t *)(a + 2 * d->out_ch), i16_bias(packed), batch, x, y);
+}
+
+#define QK_I16_CONV_SCALAR(name, dw, ref)                                                                     \
+  size_t name##_packed_size(const qk_conv2d_int8_desc *d) { return i16_size(d->out_ch, conv_weights(d, dw)); } \
+  void name##_pack(const qk_conv2d_int8_desc *d, const int8_t *w, const int64_t *bias, void *packed) {         \
+    i16_pack(d->out_ch, conv_weights(d, dw), d->multiplier, d->shift, w, bias, packed);                        \
+  }                                                                                                            \
+  size_t name##_workspace_size(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g) {                        \
+    (void)d, (void)g;                                                                                          \
+    return 0;                                                                                                  \
+  }                                                                                                            \
+  void name##_run(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g, const void *packed, const int16_t *x, \
+                  int16_t *y, void *ws) {                                                                      \
+    (void)ws;                                                                                                  \
+    const int32_t *a = i16_arrays(packed);                                                                     \
+    qk_conv2d_int8_desc local = *d;                                                                            \
+    local.multiplier = a, local.shift = a + d->out_ch;                                                         \
+    ref(&local, g, x, (const int8_t *)(a + 2 * d->out_ch), i16_bias(packed), y);                              \
+  }
+QK_I16_CONV_SCALAR(qk_i16x8_conv2d__scalar, false, qk_ref_conv2d_i16x8)
+QK_I16_CONV_SCALAR(qk_i16x8_dwconv2d__scalar, true, qk_ref_dwconv2d_i16x8)
+
+void qk_i16x8_add__scalar_run(const qk_add_int8_params *p, const size_t s1[4], const int16_t *x1, const size_t s2[4],
+                              const int16_t *x2, int16_t *y) {
+  qk_ref_add_i16(p, s1, x1, s2, x2, y);
+}
+void qk_i16x8_quantize__scalar_run(const float *x, size_t n, float scale, int32_t zp, qk_qtype type, void *y) {
+  qk_ref_quantize(x, n, scale, zp, type, y);
+}
+void qk_i16x8_dequantize__scalar_run(const void *x, size_t n, qk_qtype type, float scale, int32_t zp, float *y) {
+  qk_ref_dequantize(x, n, type, scale, zp, y);
+}
+void qk_i16x8_requantize__scalar_run(const qk_requant_params *p, const void *x, size_t n, void *y) {
+  qk_ref_requantize(p, x, n, y);
+}

@@ -82,13 +82,16 @@ static shape pick_shape(const qk_variant *v, qkc_rng *g, size_t index) {
 
 bool conv_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report *r) {
   qkc_rng g = {seed ^ (UINT64_C(0x6A09E667F3BCC909) * (index + 1))};
-  const bool dw = v->op == QK_OP_DWCONV2D;
+  const bool dw = v->op == QK_OP_DWCONV2D, wide = v->path == QK_PATH_I16X8;
+  const size_t es = wide ? 2 : 1; /* activation element size */
   const shape s = pick_shape(v, &g, index);
-  const int style = (int)(qkc_next(&g) % 8); /* 0-4 plain, 5 extreme zps, 6 all shifts, 7 narrow clamp */
+  const int style = (int)(qkc_next(&g) % 8); /* 0-4 plain, 5 extreme values, 6 all shifts, 7 narrow clamp */
   const qk_rounding rounding = (qk_rounding)(qkc_next(&g) & 1);
-  int32_t zp_in = qkc_range(&g, -128, 127), zp_out = qkc_range(&g, -64, 63), lo = -128, hi = 127;
-  if (style == 5) zp_in = qkc_next(&g) & 1 ? -128 : 127, zp_out = qkc_next(&g) & 1 ? -128 : 127;
-  if (style == 7) lo = qkc_range(&g, -128, 0), hi = lo + qkc_range(&g, 0, 3);
+  const int32_t tmin = wide ? -32768 : -128, tmax = wide ? 32767 : 127;
+  /* 16x8 convs take no zero points (SPEC §5). */
+  int32_t zp_in = wide ? 0 : qkc_range(&g, -128, 127), zp_out = wide ? 0 : qkc_range(&g, -64, 63), lo = tmin, hi = tmax;
+  if (style == 5 && !wide) zp_in = qkc_next(&g) & 1 ? -128 : 127, zp_out = qkc_next(&g) & 1 ? -128 : 127;
+  if (style == 7) lo = qkc_range(&g, tmin, 0), hi = lo + qkc_range(&g, 0, 3);
   qk_conv2d_int8_desc d = {.batch = s.b, .in_h = s.h, .in_w = s.w, .in_ch = s.c, .out_ch = s.o, .k_h = s.k,
                            .k_w = s.k, .stride_h = s.s, .stride_w = s.s, .dilation_h = s.dil, .dilation_w = s.dil,
                            .padding = s.pad, .groups = s.groups, .depth_multiplier = s.dm, .input_zp = zp_in,
@@ -102,41 +105,66 @@ bool conv_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report 
   d.multiplier = mult, d.shift = shift;
   const size_t kin = dw ? 1 : s.c / s.groups;
   const size_t nw = dw ? s.k * s.k * s.o : s.o * s.k * s.k * kin;
+  const double x_rms = wide ? 18900.0 : 74.0 + fabs((double)zp_in) * 0.7;
   for (size_t o = 0; mult && shift && o < s.o; o++) {
     if (style == 6) {
-      shift[o] = QK_SHIFT_MIN + (int32_t)(o % 62);
+      shift[o] = QK_SHIFT_MIN + (int32_t)(o % (wide ? 39 : 62));
       mult[o] = (int32_t[]){0, 1 << 30, INT32_MAX, qkc_range(&g, 1 << 30, INT32_MAX)}[o % 4];
     } else {
-      qkc_spread_multiplier(&g, 74.0 * (74.0 + fabs((double)zp_in) * 0.7) * sqrt((double)(s.k * s.k * kin)),
-                            rounding, &mult[o], &shift[o]);
+      qkc_spread_multiplier(&g, 74.0 * x_rms * sqrt((double)(s.k * s.k * kin)) / (wide ? 256.0 : 1.0), rounding,
+                            &mult[o], &shift[o]);
+      if (wide && shift[o] > QK_SHIFT64_MAX) shift[o] = QK_SHIFT64_MAX;
     }
   }
-  const qk_status st = dw ? qk_dwconv2d_int8_check(&d, &geo) : qk_conv2d_int8_check(&d, &geo);
+  const size_t bsz = wide ? 8 : 4;
+  void *bias = qkc_next(&g) % 4 ? qkc_guard_alloc(s.o * bsz, bsz) : NULL;
+  for (size_t o = 0; bias && o < s.o; o++) {
+    const int32_t b = qkc_range(&g, -20000, 20000);
+    if (wide) ((int64_t *)bias)[o] = style == 5 ? (o & 1 ? QK_I16X8_BIAS_MAX : -QK_I16X8_BIAS_MAX) : (int64_t)b * 256;
+    else ((int32_t *)bias)[o] = b;
+  }
+  qk_status st;
+  if (wide) st = dw ? qk_dwconv2d_i16x8_check(&d, &geo, bias) : qk_conv2d_i16x8_check(&d, &geo, bias);
+  else st = dw ? qk_dwconv2d_int8_check(&d, &geo) : qk_conv2d_int8_check(&d, &geo);
   if (!mult || !shift || st != QK_OK) {
     snprintf(why, sizeof why, "generator produced an invalid case: %s", qk_last_error());
     qkc_record(r, v, seed, index, false, what, why);
-    free(mult), free(shift);
+    free(mult), free(shift), qkc_guard_free(bias);
     return false;
   }
   const size_t nx = s.b * s.h * s.w * s.c, ny = s.b * geo.out_h * geo.out_w * s.o;
-  const qk_conv2d_int8_impl *impl = v->impl;
-  const size_t wsize = impl->workspace_size(&d, &geo);
-  int8_t *x = qkc_guard_alloc(nx, 1), *w = qkc_guard_alloc(nw, 1), *y = qkc_guard_alloc(ny, 1), *yref = malloc(ny);
-  int32_t *bias = qkc_next(&g) % 4 ? qkc_guard_alloc(s.o * sizeof(int32_t), 4) : NULL;
-  void *packed = qkc_guard_alloc((impl->packed_size(&d) + 63) & ~(size_t)63, 64);
+  /* Both impl types share their layout up to the element types of x, y and bias. */
+  const qk_conv2d_int8_impl *i8 = v->impl;
+  const qk_conv2d_i16x8_impl *i16 = v->impl;
+  const size_t wsize = wide ? i16->workspace_size(&d, &geo) : i8->workspace_size(&d, &geo);
+  const size_t psize = wide ? i16->packed_size(&d) : i8->packed_size(&d);
+  void *x = qkc_guard_alloc(nx * es, es), *y = qkc_guard_alloc(ny * es, es), *yref = malloc(ny * es);
+  int8_t *w = qkc_guard_alloc(nw, 1);
+  void *packed = qkc_guard_alloc((psize + 63) & ~(size_t)63, 64);
   void *ws = wsize ? qkc_guard_alloc((wsize + 63) & ~(size_t)63, 64) : NULL;
   bool ok = x && w && y && yref && packed && (!wsize || ws);
   if (ok) {
-    for (size_t i = 0; i < nx; i++) x[i] = (int8_t)qkc_range(&g, -128, 127);
+    for (size_t i = 0; i < nx; i++) {
+      if (wide) ((int16_t *)x)[i] = style == 5 ? (int16_t)(i % 3 ? -32768 : 32767) : (int16_t)qkc_range(&g, -32768, 32767);
+      else ((int8_t *)x)[i] = (int8_t)qkc_range(&g, -128, 127);
+    }
     for (size_t i = 0; i < nw; i++) w[i] = (int8_t)qkc_range(&g, -127, 127);
     if (style == 5)
-      for (size_t i = 0; i < nw; i += 3) w[i] = -128;
-    for (size_t o = 0; bias && o < s.o; o++) bias[o] = qkc_range(&g, -20000, 20000);
-    if (dw) qk_ref_dwconv2d_int8(&d, &geo, x, w, bias, yref);
-    else qk_ref_conv2d_int8(&d, &geo, x, w, bias, yref);
-    impl->pack(&d, w, bias, packed);
-    impl->run(&d, &geo, packed, x, y, ws);
-    ok = qkc_same8(y, yref, ny, why, sizeof why);
+      for (size_t i = 0; i < nw; i += (wide ? 1 : 3)) w[i] = -128;
+    if (wide) {
+      if (dw) qk_ref_dwconv2d_i16x8(&d, &geo, x, w, bias, yref);
+      else qk_ref_conv2d_i16x8(&d, &geo, x, w, bias, yref);
+      i16->pack(&d, w, bias, packed);
+      i16->run(&d, &geo, packed, x, y, ws);
+    } else {
+      if (dw) qk_ref_dwconv2d_int8(&d, &geo, x, w, bias, yref);
+      else qk_ref_conv2d_int8(&d, &geo, x, w, bias, yref);
+      i8->pack(&d, w, bias, packed);
+      i8->run(&d, &geo, packed, x, y, ws);
+    }
+    ok = memcmp(y, yref, ny * es) == 0;
+    if (!ok) snprintf(why, sizeof why, "output differs from the reference");
+    if (!ok && !wide) qkc_same8(y, yref, ny, why, sizeof why);
     if (ok && (!qkc_guard_intact(y) || !qkc_guard_intact(packed) || (ws && !qkc_guard_intact(ws)))) {
       ok = false;
       snprintf(why, sizeof why, "write before the start of a buffer");
@@ -146,7 +174,7 @@ bool conv_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report 
   }
   qkc_record(r, v, seed, index, ok, what, why);
   qkc_guard_free(x), qkc_guard_free(w), qkc_guard_free(y), qkc_guard_free(packed), qkc_guard_free(ws);
-  if (bias) qkc_guard_free(bias);
+  qkc_guard_free(bias);
   free(yref), free(mult), free(shift);
   return ok;
 }

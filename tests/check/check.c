@@ -18,6 +18,7 @@ static const fc_case_list *cases_for(const qk_variant *v) {
 }
 
 size_t qkc_case_count(const qk_variant *v) {
+  if (v->path == QK_PATH_I16X8) return i16x8_case_count(v);
   if (v->path != QK_PATH_INT8) return 0;
   switch (v->op) {
     case QK_OP_FC: return cases_for(v)->n;
@@ -40,6 +41,7 @@ bool qkc_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report *
     r->failed++;
     return false;
   }
+  if (v->path == QK_PATH_I16X8) return i16x8_run_case(v, seed, index, r);
   switch (v->op) {
     case QK_OP_CONV2D:
     case QK_OP_DWCONV2D: return conv_run_case(v, seed, index, r);

@@ -14,6 +14,9 @@ bool pool_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report 
 size_t convert_case_count(const qk_variant *v);
 bool convert_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report *r);
 
+size_t i16x8_case_count(const qk_variant *v);
+bool i16x8_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report *r);
+
 /* Shared: record a result with a replayable description. */
 void qkc_record(qkc_report *r, const qk_variant *v, uint64_t seed, size_t index, bool ok, const char *what,
                 const char *why);

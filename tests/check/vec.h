@@ -62,4 +62,9 @@ void vec_run_pool_int8(file_ctx *c, json_object *params, json_object *tensors, c
 void vec_run_convert(file_ctx *c, json_object *line, json_object *params, json_object *tensors, const char *id,
                      const char *op, const char *path);
 
+void vec_run_fc_i16x8(file_ctx *c, json_object *params, json_object *tensors, const char *id);
+void vec_run_conv_i16x8(file_ctx *c, json_object *params, json_object *tensors, const char *id, bool depthwise);
+void vec_run_add_i16(file_ctx *c, json_object *line, json_object *params, json_object *tensors, const char *id);
+bool vec_compare_int16(const int16_t *got, const tensor *exp, char *detail, size_t dlen);
+
 #endif

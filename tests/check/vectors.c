@@ -336,8 +336,12 @@ static void run_line(file_ctx *c, const char *text) {
   else if (strcmp(o, "mul") == 0 && strcmp(p, "int8") == 0) vec_run_eltwise_int8(c, line, params, tensors, id, true);
   else if (strcmp(o, "average_pool2d") == 0 && strcmp(p, "int8") == 0) vec_run_pool_int8(c, params, tensors, id, false);
   else if (strcmp(o, "max_pool2d") == 0 && strcmp(p, "int8") == 0) vec_run_pool_int8(c, params, tensors, id, true);
-  else if ((strcmp(o, "quantize") == 0 && strcmp(p, "float32_to_int8") == 0) ||
-           (strcmp(o, "dequantize") == 0 && strcmp(p, "int8_to_float32") == 0) ||
+  else if (strcmp(o, "fully_connected") == 0 && strcmp(p, "int16x8") == 0) vec_run_fc_i16x8(c, params, tensors, id);
+  else if (strcmp(o, "conv2d") == 0 && strcmp(p, "int16x8") == 0) vec_run_conv_i16x8(c, params, tensors, id, false);
+  else if (strcmp(o, "depthwise_conv2d") == 0 && strcmp(p, "int16x8") == 0) vec_run_conv_i16x8(c, params, tensors, id, true);
+  else if (strcmp(o, "add") == 0 && strcmp(p, "int16") == 0) vec_run_add_i16(c, line, params, tensors, id);
+  else if ((strcmp(o, "quantize") == 0 && (strcmp(p, "float32_to_int8") == 0 || strcmp(p, "float32_to_int16") == 0)) ||
+           (strcmp(o, "dequantize") == 0 && (strcmp(p, "int8_to_float32") == 0 || strcmp(p, "int16_to_float32") == 0)) ||
            (strcmp(o, "requantize") == 0 && strcmp(p, "int8_to_int8") == 0))
     vec_run_convert(c, line, params, tensors, id, o, p);
   else vec_error(c, "op '%s' with path '%s' is not implemented", o, p);

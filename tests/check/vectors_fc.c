@@ -99,8 +99,9 @@ void vec_run_fc_int8(file_ctx *c, json_object *line, json_object *params, json_o
     bool ok = true;
     for (size_t o = 0; o < O && ok; o++) {
       int32_t gm, gs;
-      const float sw = (float)json_object_get_double(json_object_array_get_idx(fs, per_channel ? o : 0));
-      const qk_status st = per_channel
+      const bool one_scale = json_object_array_length(fs) == 1; /* per-tensor rule, as for 16x8 */
+      const float sw = (float)json_object_get_double(json_object_array_get_idx(fs, one_scale ? 0 : o));
+      const qk_status st = per_channel && !one_scale
                                ? qk_multipliers_per_channel((float)s_in, &sw, 1, (float)s_out, (qk_rounding)mode, &gm, &gs)
                                : qk_multiplier_per_tensor_fc((float)s_in, sw, (float)s_out, (qk_rounding)mode, &gm, &gs);
       if (st != QK_OK || gm != mult[o] || gs != shift[o]) {

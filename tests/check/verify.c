@@ -38,15 +38,18 @@ static int check_levels(FILE *out) {
     if (!qk_isa_supported((qk_isa)cap)) continue;
     qk_set_isa_cap((qk_isa)cap);
     fprintf(out, "dispatch cap=%-10s", qk_isa_name((qk_isa)cap));
-    for (int op = 0; op < QK_OP_COUNT; op++) {
-      bool any = false;
-      for (size_t i = 0; i < qk_variant_count(); i++) any |= qk_variant_at(i)->op == (qk_op)op;
-      if (!any) continue;
-      const qk_variant *v = qk_dispatch((qk_op)op, QK_PATH_INT8);
-      const bool ok = v && v->isa <= (qk_isa)cap;
-      fprintf(out, " %s=%s%s", qk_op_name((qk_op)op), v ? qk_isa_name(v->isa) : "(none)", ok ? "" : "!WRONG");
-      bad += !ok;
-    }
+    for (int path = 0; path < QK_PATH_COUNT; path++)
+      for (int op = 0; op < QK_OP_COUNT; op++) {
+        bool any = false;
+        for (size_t i = 0; i < qk_variant_count(); i++)
+          any |= qk_variant_at(i)->op == (qk_op)op && qk_variant_at(i)->path == (qk_path)path;
+        if (!any) continue;
+        const qk_variant *v = qk_dispatch((qk_op)op, (qk_path)path);
+        const bool ok = v && v->isa <= (qk_isa)cap;
+        fprintf(out, " %s:%s=%s%s", qk_path_name((qk_path)path), qk_op_name((qk_op)op), v ? qk_isa_name(v->isa) : "(none)",
+                ok ? "" : "!WRONG");
+        bad += !ok;
+      }
     fputc('\n', out);
   }
   qk_set_isa_cap(QK_ISA_COUNT);

@@ -1,5 +1,6 @@
-/* Model-boundary conversions (SPEC.md §9-§11, §15): quantize float32 -> int8/uint8, dequantize
- * int8/uint8 -> float32, requantize between int8 and uint8 with a new scale and zero point. */
+/* Model-boundary conversions (SPEC.md §9-§11, §15): quantize float32 -> int8/uint8/int16,
+ * dequantize back to float32, requantize between int8 and uint8 (or int16 and int16) with a new
+ * scale and zero point. Buffers hold elements of the named type (int16: 2 bytes). */
 #ifndef QK_CONVERT_H
 #define QK_CONVERT_H
 
@@ -11,7 +12,7 @@
 extern "C" {
 #endif
 
-typedef enum qk_qtype { QK_Q_INT8 = 0, QK_Q_UINT8 = 1 } qk_qtype;
+typedef enum qk_qtype { QK_Q_INT8 = 0, QK_Q_UINT8 = 1, QK_Q_INT16 = 2 } qk_qtype;
 
 /* q = clamp(zp + int32(round_half_away(x / scale)), type range): float32 division, never a
  * reciprocal multiply. Values beyond int32 saturate; NaN maps to the zero point (TFLite's cast

@@ -9,6 +9,7 @@
 #include "qk/eltwise.h"
 #include "qk/pool.h"
 #include "qk/convert.h"
+#include "qk/i16x8.h"
 #include "qk/registry.h"
 
 #endif

@@ -12,6 +12,7 @@
 #include "qk/eltwise.h"
 #include "qk/pool.h"
 #include "qk/convert.h"
+#include "qk/i16x8.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,7 +46,9 @@ typedef enum qk_op {
   QK_OP_REQUANTIZE,
   QK_OP_COUNT
 } qk_op;
-typedef enum qk_path { QK_PATH_INT8 = 0, QK_PATH_COUNT } qk_path;
+/* INT8: full integer. I16X8: int16 activations, int8 weights, int64 bias (FC, convs, add, and the
+ * int16 quantize / dequantize / requantize). */
+typedef enum qk_path { QK_PATH_INT8 = 0, QK_PATH_I16X8, QK_PATH_COUNT } qk_path;
 
 /* Variant interface for int8 FC. pack() writes a self-contained buffer (64-byte aligned, of
  * packed_size() bytes) holding weights, folded bias terms and requantization constants; run() reads
@@ -92,6 +95,27 @@ typedef struct qk_dequantize_impl {
 typedef struct qk_requantize_impl {
   void (*run)(const qk_requant_params *p, const void *x, size_t n, void *y);
 } qk_requantize_impl;
+
+/* 16x8 counterparts (int16 activations, int64 bias). Quantize / dequantize / requantize share
+ * the int8 impl types above with the element type QK_Q_INT16. */
+typedef struct qk_fc_i16x8_impl {
+  size_t (*packed_size)(size_t out_ch, size_t in_ch);
+  void (*pack)(const qk_fc_i16x8_desc *d, const int8_t *w, const int64_t *bias, void *packed);
+  void (*run)(const qk_fc_i16x8_desc *d, const void *packed, size_t batch, const int16_t *x, int16_t *y);
+} qk_fc_i16x8_impl;
+
+typedef struct qk_conv2d_i16x8_impl {
+  size_t (*packed_size)(const qk_conv2d_int8_desc *d);
+  void (*pack)(const qk_conv2d_int8_desc *d, const int8_t *w, const int64_t *bias, void *packed);
+  size_t (*workspace_size)(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g);
+  void (*run)(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g, const void *packed, const int16_t *x,
+              int16_t *y, void *workspace);
+} qk_conv2d_i16x8_impl;
+
+typedef struct qk_add_i16_impl {
+  void (*run)(const qk_add_int8_params *p, const size_t s1[4], const int16_t *x1, const size_t s2[4],
+              const int16_t *x2, int16_t *y);
+} qk_add_i16_impl;
 
 typedef struct qk_variant {
   const char *name; /* qk_<path>_<op>_<tile>__<isa> */
