@@ -116,7 +116,9 @@ QK_INLINE void epilogue(const size_t mr, const size_t nv, const int mode, const 
       v[j] = mode == RQ_SINGLE   ? qk_rq512_single(acc[r][j], rq + j * QK_RQ512_BYTES)
              : mode == RQ_DOUBLE ? qk_rq512_double(acc[r][j], rq + j * QK_RQ512_BYTES, false)
                                  : qk_rq512_double(acc[r][j], rq + j * QK_RQ512_BYTES, true);
-    __m512i out = qk_rq512_narrow(v[0], v[nv > 1], v[nv > 2 ? 2 : 0], v[nv > 3 ? 3 : nv > 1], c->zp, c->lo, c->hi);
+    /* Missing vectors repeat present ones; qk_rq512_gather drops their bytes. */
+    __m512i out = qk_rq512_narrow(v[0], v[nv > 1], v[nv > 2 ? 2 : 0], v[nv > 3 ? 3 : nv > 1],
+                                  c->zp, c->lo, c->hi);
     if (nv < 4) out = qk_rq512_gather(out, (int)nv);
     _mm512_mask_storeu_epi8(t->y + r * t->ldy, t->smask, out);
   }
@@ -127,11 +129,41 @@ QK_INLINE void tile(const size_t mr, const size_t nv, const run_ctx *c, const ti
 #pragma GCC unroll 12
   for (size_t r = 0; r < mr; r++)
 #pragma GCC unroll 4
-    for (size_t j = 0; j < nv; j++) acc[r][j] = _mm512_loadu_si512(t->init + r * t->init_stride + 16 * j);
+    for (size_t j = 0; j < nv; j++)
+      acc[r][j] = _mm512_loadu_si512(t->init + r * t->init_stride + 16 * j);
   const uint8_t *a = t->a;
   const size_t lda = t->lda;
   const __m512i *w = t->w;
-  for (size_t g = t->groups; g; g--, w += nv, a += 4) {
+  size_t g = t->groups;
+  if (mr == 1) {
+    /* One row has only nv dependency chains: split K over 4 sets to cover vpdpbusd latency. */
+    __m512i more[3][4];
+#pragma GCC unroll 3
+    for (int s = 0; s < 3; s++)
+#pragma GCC unroll 4
+      for (size_t j = 0; j < nv; j++) more[s][j] = _mm512_setzero_si512();
+    for (; g >= 4; g -= 4, w += 4 * nv, a += 16) {
+#pragma GCC unroll 4
+      for (size_t off = 0; off < 4 * nv * sizeof *w; off += 64)
+        _mm_prefetch((const char *)w + PF_BYTES + off, _MM_HINT_T0);
+      int32_t a4[4];
+      memcpy(a4, a, 16);
+#pragma GCC unroll 4
+      for (size_t s = 0; s < 4; s++) {
+        const __m512i b = _mm512_set1_epi32(a4[s]);
+#pragma GCC unroll 4
+        for (size_t j = 0; j < nv; j++) {
+          __m512i *d = s ? &more[s - 1][j] : &acc[0][j];
+          *d = _mm512_dpbusd_epi32(*d, b, _mm512_load_si512(w + s * nv + j));
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (size_t j = 0; j < nv; j++)
+      acc[0][j] = _mm512_add_epi32(_mm512_add_epi32(acc[0][j], more[0][j]),
+                            _mm512_add_epi32(more[1][j], more[2][j]));
+  }
+  for (; g; g--, w += nv, a += 4) {
     if (mr <= 2)
 #pragma GCC unroll 4
       for (size_t j = 0; j < nv; j++) _mm_prefetch((const char *)(w + j) + PF_BYTES, _MM_HINT_T0);
@@ -176,7 +208,7 @@ static const tile_fn tiles[MR + 1][4] = {
     {NULL, NULL, NULL, NULL}, QK_ROW(1), QK_ROW(2), QK_ROW(3), QK_ROW(4), QK_ROW(5), QK_ROW(6)};
 
 /* One block for the mr rows of a panel: 12-row tiles where they fit in registers, else 6. */
-static void block(const run_ctx *c, tile_args *t, size_t mr, size_t nv) {
+static void block(const run_ctx *c, const tile_args *t, size_t mr, size_t nv) {
   if (mr == MP && nv <= 2) {
     (nv == 1 ? tile_12x1 : tile_12x2)(c, t);
     return;

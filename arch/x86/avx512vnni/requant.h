@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "qk/status.h"
 
@@ -35,10 +36,12 @@ enum {
 };
 #define QK_RQ512_BYTES (QK_RQ512_ROWS * 64)
 
+/* Stores qword i of the constants (rows are viewed as qwords for the 64-bit lanes). */
+static inline void qk_rq512_put64(int32_t *c, int i, int64_t v) { memcpy(c + 2 * i, &v, sizeof v); }
+
 /* Pack time: constants for 16 lanes; m[l], shift[l] of lane l (padding lanes: m = 0, shift = 0). */
 static inline void qk_rq512_prepare(int32_t *c, const int32_t *m, const int32_t *shift,
                                     qk_rounding mode) {
-  int64_t *q = (int64_t *)c;
   for (int l = 0; l < 16; l++) {
     const int s = shift[l], half = l >> 1, odd = l & 1;
     int64_t cpos, cneg, t;
@@ -56,9 +59,9 @@ static inline void qk_rq512_prepare(int32_t *c, const int32_t *m, const int32_t 
     c[QK_RQ512_LS * 16 + l] = ls;
     c[(odd ? QK_RQ512_MO : QK_RQ512_ME) * 16 + 2 * half] = m[l];
     c[(odd ? QK_RQ512_MO : QK_RQ512_ME) * 16 + 2 * half + 1] = 0;
-    q[(odd ? QK_RQ512_CPO : QK_RQ512_CPE) * 8 + half] = cpos;
-    q[(odd ? QK_RQ512_CNO : QK_RQ512_CNE) * 8 + half] = cneg;
-    q[(odd ? QK_RQ512_TO : QK_RQ512_TE) * 8 + half] = t;
+    qk_rq512_put64(c, (odd ? QK_RQ512_CPO : QK_RQ512_CPE) * 8 + half, cpos);
+    qk_rq512_put64(c, (odd ? QK_RQ512_CNO : QK_RQ512_CNE) * 8 + half, cneg);
+    qk_rq512_put64(c, (odd ? QK_RQ512_TO : QK_RQ512_TE) * 8 + half, t);
   }
 }
 

@@ -163,7 +163,36 @@ QK_INLINE void tile(const size_t mr, const size_t nv, const run_ctx *c, const ti
   const uint8_t *a = t->a;
   const size_t lda = t->lda;
   const __m256i *w = t->w;
-  for (size_t g = t->groups; g; g--, w += nv, a += 4) {
+  size_t g = t->groups;
+  if (mr == 1) {
+    /* One row has only nv dependency chains: split K over 4 sets to cover vpdpbusd latency. */
+    __m256i more[3][2];
+#pragma GCC unroll 3
+    for (int s = 0; s < 3; s++)
+#pragma GCC unroll 2
+      for (size_t j = 0; j < nv; j++) more[s][j] = _mm256_setzero_si256();
+    for (; g >= 4; g -= 4, w += 4 * nv, a += 16) {
+#pragma GCC unroll 4
+      for (size_t off = 0; off < 4 * nv * sizeof *w; off += 64)
+        _mm_prefetch((const char *)w + PF_BYTES + off, _MM_HINT_T0);
+      int32_t a4[4];
+      memcpy(a4, a, 16);
+#pragma GCC unroll 4
+      for (size_t s = 0; s < 4; s++) {
+        const __m256i b = _mm256_set1_epi32(a4[s]);
+#pragma GCC unroll 2
+        for (size_t j = 0; j < nv; j++) {
+          __m256i *d = s ? &more[s - 1][j] : &acc[0][j];
+          *d = _mm256_dpbusd_avx_epi32(*d, b, _mm256_load_si256(w + s * nv + j));
+        }
+      }
+    }
+#pragma GCC unroll 2
+    for (size_t j = 0; j < nv; j++)
+      acc[0][j] = _mm256_add_epi32(_mm256_add_epi32(acc[0][j], more[0][j]),
+                            _mm256_add_epi32(more[1][j], more[2][j]));
+  }
+  for (; g; g--, w += nv, a += 4) {
     if (mr <= 2) _mm_prefetch((const char *)w + PF_BYTES, _MM_HINT_T0);
     __m256i wv[2];
 #pragma GCC unroll 2
@@ -181,7 +210,8 @@ QK_INLINE void tile(const size_t mr, const size_t nv, const run_ctx *c, const ti
 #pragma GCC unroll 12
     for (size_t r = 0; r < mr; r++)
 #pragma GCC unroll 2
-      for (size_t j = 0; j < nv; j++) _mm256_storeu_si256((__m256i *)(t->part + (r * nv + j) * 8), acc[r][j]);
+      for (size_t j = 0; j < nv; j++)
+        _mm256_storeu_si256((__m256i *)(t->part + (r * nv + j) * 8), acc[r][j]);
     return;
   }
   if (t->rq_mode == RQ_DOUBLE) epilogue(mr, nv, RQ_DOUBLE, c, t, acc);

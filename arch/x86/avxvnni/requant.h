@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "qk/status.h"
 
@@ -38,10 +39,12 @@ enum {
 };
 #define QK_RQ256_BYTES (QK_RQ256_ROWS * 32)
 
+/* Stores qword i of the constants (rows are viewed as qwords for the 64-bit lanes). */
+static inline void qk_rq256_put64(int32_t *c, int i, int64_t v) { memcpy(c + 2 * i, &v, sizeof v); }
+
 /* Pack time: constants for 8 lanes; m[l], shift[l] of lane l (padding lanes: m = 0, shift = 0). */
 static inline void qk_rq256_prepare(int32_t *c, const int32_t *m, const int32_t *shift,
                                     qk_rounding mode) {
-  int64_t *q = (int64_t *)c;
   for (int l = 0; l < 8; l++) {
     const int s = shift[l], half = l >> 1, odd = l & 1;
     int64_t cc, lim = INT64_MIN, t;
@@ -59,9 +62,10 @@ static inline void qk_rq256_prepare(int32_t *c, const int32_t *m, const int32_t 
     c[QK_RQ256_LS * 8 + l] = ls;
     c[(odd ? QK_RQ256_MO : QK_RQ256_ME) * 8 + 2 * half] = m[l];
     c[(odd ? QK_RQ256_MO : QK_RQ256_ME) * 8 + 2 * half + 1] = 0;
-    q[(odd ? QK_RQ256_CO : QK_RQ256_CE) * 4 + half] = (int64_t)((uint64_t)cc + (UINT64_C(1) << 62));
-    q[(odd ? QK_RQ256_LIMO : QK_RQ256_LIME) * 4 + half] = lim;
-    q[(odd ? QK_RQ256_TO : QK_RQ256_TE) * 4 + half] = t;
+    const int64_t biased = (int64_t)((uint64_t)cc + (UINT64_C(1) << 62));
+    qk_rq256_put64(c, (odd ? QK_RQ256_CO : QK_RQ256_CE) * 4 + half, biased);
+    qk_rq256_put64(c, (odd ? QK_RQ256_LIMO : QK_RQ256_LIME) * 4 + half, lim);
+    qk_rq256_put64(c, (odd ? QK_RQ256_TO : QK_RQ256_TE) * 4 + half, t);
     c[QK_RQ256_D * 8 + l] = (int32_t)(uint32_t)(UINT64_C(1) << (62 - t));
   }
 }
