@@ -30,14 +30,12 @@ qk_status qk_conv_out_size(qk_padding pad, size_t in, size_t kernel, size_t stri
   return QK_OK;
 }
 
-static qk_status check_common(const qk_conv2d_int8_desc *d, qk_conv2d_geom *g, const char *op) {
-  if (!d || !g) return qk_fail(QK_ERR_NULL, "%s: null descriptor", op);
-  if (!d->multiplier || !d->shift) return qk_fail(QK_ERR_NULL, "%s: null multiplier or shift array", op);
+qk_status qk_conv_shape_check(const qk_conv_shape *d, bool dw, qk_conv2d_geom *g, const char *op) {
   if (!d->batch || !d->in_h || !d->in_w || !d->in_ch || !d->out_ch)
     return qk_fail(QK_ERR_SHAPE, "%s: batch, height, width and channels must be >= 1", op);
   qk_status st;
-  if ((st = qk_conv_out_size(d->padding, d->in_h, d->k_h, d->stride_h, d->dilation_h, &g->out_h, &g->pad_top)) ||
-      (st = qk_conv_out_size(d->padding, d->in_w, d->k_w, d->stride_w, d->dilation_w, &g->out_w, &g->pad_left)))
+  if ((st = qk_conv_out_size((qk_padding)d->padding, d->in_h, d->k_h, d->stride_h, d->dilation_h, &g->out_h, &g->pad_top)) ||
+      (st = qk_conv_out_size((qk_padding)d->padding, d->in_w, d->k_w, d->stride_w, d->dilation_w, &g->out_w, &g->pad_left)))
     return st;
   size_t n;
   /* Every tensor's element count, and the int32 index math in kernels, must stay in range. */
@@ -46,6 +44,26 @@ static qk_status check_common(const qk_conv2d_int8_desc *d, qk_conv2d_geom *g, c
       !qk_mul_size(n, d->out_ch, &n) || n > INT32_MAX || !qk_mul_size(d->k_h, d->k_w, &n) ||
       !qk_mul_size(n, d->out_ch, &n) || !qk_mul_size(n, d->in_ch, &n) || n > INT32_MAX)
     return qk_fail(QK_ERR_OVERFLOW, "%s: tensor sizes overflow", op);
+  if (dw) {
+    size_t oc;
+    if (d->depth_multiplier == 0 || !qk_mul_size(d->in_ch, d->depth_multiplier, &oc) || oc != d->out_ch)
+      return qk_fail(QK_ERR_SHAPE, "%s: out_ch %zu != in_ch %zu x depth_multiplier %zu", op, d->out_ch, d->in_ch,
+                     d->depth_multiplier);
+  } else if (d->groups == 0 || d->in_ch % d->groups || d->out_ch % d->groups) {
+    return qk_fail(QK_ERR_SHAPE, "%s: %zu groups do not divide %zu input and %zu output channels", op, d->groups,
+                   d->in_ch, d->out_ch);
+  }
+  return QK_OK;
+}
+
+static qk_status check_common(const qk_conv2d_int8_desc *d, qk_conv2d_geom *g, bool dw, const char *op) {
+  if (!d || !g) return qk_fail(QK_ERR_NULL, "%s: null descriptor", op);
+  if (!d->multiplier || !d->shift) return qk_fail(QK_ERR_NULL, "%s: null multiplier or shift array", op);
+  const qk_conv_shape sh = {d->batch, d->in_h, d->in_w, d->in_ch, d->out_ch, d->k_h, d->k_w, d->stride_h,
+                            d->stride_w, d->dilation_h, d->dilation_w, (int)d->padding, d->groups,
+                            d->depth_multiplier};
+  qk_status st = qk_conv_shape_check(&sh, dw, g, op);
+  if (st) return st;
   if (d->input_zp < -128 || d->input_zp > 127 || d->output_zp < -128 || d->output_zp > 127)
     return qk_fail(QK_ERR_PARAM, "%s: zero points (%d, %d) outside [-128, 127]", op, d->input_zp, d->output_zp);
   if (d->act_min < -128 || d->act_max > 127 || d->act_min > d->act_max)
@@ -60,20 +78,9 @@ static qk_status check_common(const qk_conv2d_int8_desc *d, qk_conv2d_geom *g, c
 }
 
 qk_status qk_conv2d_int8_check(const qk_conv2d_int8_desc *d, qk_conv2d_geom *g) {
-  qk_status st = check_common(d, g, "conv2d_int8");
-  if (st) return st;
-  if (d->groups == 0 || d->in_ch % d->groups || d->out_ch % d->groups)
-    return qk_fail(QK_ERR_SHAPE, "conv2d_int8: %zu groups do not divide %zu input and %zu output channels",
-                   d->groups, d->in_ch, d->out_ch);
-  return QK_OK;
+  return check_common(d, g, false, "conv2d_int8");
 }
 
 qk_status qk_dwconv2d_int8_check(const qk_conv2d_int8_desc *d, qk_conv2d_geom *g) {
-  qk_status st = check_common(d, g, "dwconv2d_int8");
-  if (st) return st;
-  size_t oc;
-  if (d->depth_multiplier == 0 || !qk_mul_size(d->in_ch, d->depth_multiplier, &oc) || oc != d->out_ch)
-    return qk_fail(QK_ERR_SHAPE, "dwconv2d_int8: out_ch %zu != in_ch %zu x depth_multiplier %zu", d->out_ch,
-                   d->in_ch, d->depth_multiplier);
-  return QK_OK;
+  return check_common(d, g, true, "dwconv2d_int8");
 }

@@ -11,6 +11,17 @@
 #define QK_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define QK_PRINTF(a, b)
+/* Geometry shared by every path's Conv2D / DepthwiseConv2D descriptors. */
+typedef struct qk_conv_shape {
+  size_t batch, in_h, in_w, in_ch, out_ch, k_h, k_w, stride_h, stride_w, dilation_h, dilation_w;
+  int padding;
+  size_t groups, depth_multiplier;
+} qk_conv_shape;
+
+struct qk_conv2d_geom;
+/* Shapes, padding, groups / depth multiplier and size overflow; fills the output geometry. */
+qk_status qk_conv_shape_check(const qk_conv_shape *s, bool depthwise, struct qk_conv2d_geom *g, const char *op);
+
 #endif
 
 /* Records a message for qk_last_error() and returns s. */
@@ -22,5 +33,16 @@ static inline bool qk_mul_size(size_t a, size_t b, size_t *r) { return !__builti
 static inline bool qk_add_size(size_t a, size_t b, size_t *r) { return !__builtin_add_overflow(a, b, r); }
 
 static inline size_t qk_round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+/* Geometry shared by every path's Conv2D / DepthwiseConv2D descriptors. */
+typedef struct qk_conv_shape {
+  size_t batch, in_h, in_w, in_ch, out_ch, k_h, k_w, stride_h, stride_w, dilation_h, dilation_w;
+  int padding;
+  size_t groups, depth_multiplier;
+} qk_conv_shape;
+
+struct qk_conv2d_geom;
+/* Shapes, padding, groups / depth multiplier and size overflow; fills the output geometry. */
+qk_status qk_conv_shape_check(const qk_conv_shape *s, bool depthwise, struct qk_conv2d_geom *g, const char *op);
 
 #endif

@@ -30,6 +30,23 @@
 #define QK_IMPL_DEQUANTIZE_I16X8(name) QK_IMPL_DEQUANTIZE_INT8(name)
 #define QK_IMPL_REQUANTIZE_I16X8(name) QK_IMPL_REQUANTIZE_INT8(name)
 
+#define QK_IMPL_FC_F32(name) \
+  static const qk_fc_float_impl name##_impl = {name##_packed_size, name##_pack, name##_run};
+#define QK_IMPL_FC_F16W(name) QK_IMPL_FC_F32(name)
+#define QK_IMPL_CONV2D_F32(name) \
+  static const qk_conv2d_float_impl name##_impl = {name##_packed_size, name##_pack, name##_workspace_size, name##_run};
+#define QK_IMPL_CONV2D_F16W(name) QK_IMPL_CONV2D_F32(name)
+#define QK_IMPL_DWCONV2D_F32(name) QK_IMPL_CONV2D_F32(name)
+#define QK_IMPL_DWCONV2D_F16W(name) QK_IMPL_CONV2D_F32(name)
+#define QK_IMPL_ADD_F32(name) static const qk_add_f32_impl name##_impl = {name##_run};
+#define QK_IMPL_AVGPOOL_F32(name) static const qk_pool_f32_impl name##_impl = {name##_run};
+#define QK_IMPL_QUANTIZE_F16W(name) static const qk_f32_to_f16_impl name##_impl = {name##_run};
+#define QK_IMPL_DEQUANTIZE_F16W(name) static const qk_f16_to_f32_impl name##_impl = {name##_run};
+#define QK_IMPL_FC_DYNAMIC(name) \
+  static const qk_fc_dynamic_impl name##_impl = {name##_packed_size, name##_pack, name##_workspace_size, name##_run};
+#define QK_IMPL_CONV2D_DYNAMIC(name) \
+  static const qk_conv2d_dynamic_impl name##_impl = {name##_packed_size, name##_pack, name##_workspace_size, name##_run};
+
 /* A conv variant per FC variant: im2col + that FC microkernel (kernels/conv_gemm.c). */
 #define QK_IMPL_CONV_GEMM(name, fc, mr)                                                                  \
   static size_t name##_packed_size(const qk_conv2d_int8_desc *d) {                                      \
@@ -96,7 +113,8 @@ const char *qk_op_name(qk_op op) {
   return op < QK_OP_COUNT ? names[op] : "?";
 }
 const char *qk_path_name(qk_path path) {
-  return path == QK_PATH_INT8 ? "int8" : path == QK_PATH_I16X8 ? "i16x8" : "?";
+  static const char *const names[QK_PATH_COUNT] = {"int8", "i16x8", "f32", "f16w", "dynamic"};
+  return path < QK_PATH_COUNT ? names[path] : "?";
 }
 
 bool qk_isa_built(qk_isa isa) {

@@ -53,6 +53,40 @@
 #define QK_DECL_DEQUANTIZE_I16X8(name) QK_DECL_DEQUANTIZE_INT8(name)
 #define QK_DECL_REQUANTIZE_I16X8(name) QK_DECL_REQUANTIZE_INT8(name)
 
+#define QK_DECL_FC_F32(name)                                                                   \
+  size_t name##_packed_size(size_t out_ch, size_t in_ch);                                     \
+  void name##_pack(const qk_fc_f32_desc *d, const void *w, const float *bias, void *packed);  \
+  void name##_run(const qk_fc_f32_desc *d, const void *packed, size_t batch, const float *x, float *y);
+#define QK_DECL_FC_F16W(name) QK_DECL_FC_F32(name)
+#define QK_DECL_CONV2D_F32(name)                                                                   \
+  size_t name##_packed_size(const qk_conv2d_f32_desc *d);                                         \
+  void name##_pack(const qk_conv2d_f32_desc *d, const void *w, const float *bias, void *packed);  \
+  size_t name##_workspace_size(const qk_conv2d_f32_desc *d, const qk_conv2d_geom *g);             \
+  void name##_run(const qk_conv2d_f32_desc *d, const qk_conv2d_geom *g, const void *packed, const float *x, \
+                  float *y, void *workspace);
+#define QK_DECL_CONV2D_F16W(name) QK_DECL_CONV2D_F32(name)
+#define QK_DECL_DWCONV2D_F32(name) QK_DECL_CONV2D_F32(name)
+#define QK_DECL_DWCONV2D_F16W(name) QK_DECL_CONV2D_F32(name)
+#define QK_DECL_ADD_F32(name)                                                                      \
+  void name##_run(const qk_add_f32_params *p, const size_t s1[4], const float *x1, const size_t s2[4], \
+                  const float *x2, float *y);
+#define QK_DECL_AVGPOOL_F32(name) \
+  void name##_run(const qk_pool_f32_desc *d, const qk_conv2d_geom *g, const float *x, float *y);
+#define QK_DECL_QUANTIZE_F16W(name) void name##_run(const float *x, size_t n, uint16_t *y);
+#define QK_DECL_DEQUANTIZE_F16W(name) void name##_run(const uint16_t *x, size_t n, float *y);
+#define QK_DECL_FC_DYNAMIC(name)                                                                        \
+  size_t name##_packed_size(size_t out_ch, size_t in_ch);                                              \
+  void name##_pack(const qk_fc_dynamic_desc *d, const int8_t *w, const float *bias, void *packed);     \
+  size_t name##_workspace_size(const qk_fc_dynamic_desc *d, size_t batch);                             \
+  void name##_run(const qk_fc_dynamic_desc *d, const void *packed, size_t batch, const float *x, float *y, \
+                  void *workspace);
+#define QK_DECL_CONV2D_DYNAMIC(name)                                                                     \
+  size_t name##_packed_size(const qk_conv2d_dynamic_desc *d);                                           \
+  void name##_pack(const qk_conv2d_dynamic_desc *d, const int8_t *w, const float *bias, void *packed);  \
+  size_t name##_workspace_size(const qk_conv2d_dynamic_desc *d, const qk_conv2d_geom *g);               \
+  void name##_run(const qk_conv2d_dynamic_desc *d, const qk_conv2d_geom *g, const void *packed,          \
+                  const float *x, float *y, void *workspace);
+
 #define QK_VARIANT(op, path, isa, name, mr, nr, kr) QK_DECL_##op##_##path(name)
 #define QK_CONV_GEMM(ISA, isa, tile, mr, nr, kr)
 #include "variants.def"

@@ -18,6 +18,7 @@ typedef struct qkc_report {
   size_t mistrusted; /* cases meant to spread outputs whose outputs were mostly clamped */
   char first_failure[768];
   char first_mistrusted[256];
+  double max_err_ratio; /* float paths: largest |y - exact| / bound seen (must stay <= 1) */
 } qkc_report;
 
 /* Guarded buffers: the n bytes end exactly at a PROT_NONE page, so a tail over-read or over-write

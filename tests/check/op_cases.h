@@ -17,6 +17,9 @@ bool convert_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_repo
 size_t i16x8_case_count(const qk_variant *v);
 bool i16x8_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report *r);
 
+size_t float_case_count(const qk_variant *v);
+bool float_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report *r);
+
 /* Shared: record a result with a replayable description. */
 void qkc_record(qkc_report *r, const qk_variant *v, uint64_t seed, size_t index, bool ok, const char *what,
                 const char *why);

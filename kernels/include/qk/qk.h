@@ -10,6 +10,7 @@
 #include "qk/pool.h"
 #include "qk/convert.h"
 #include "qk/i16x8.h"
+#include "qk/float.h"
 #include "qk/registry.h"
 
 #endif

@@ -13,6 +13,7 @@
 #include "qk/pool.h"
 #include "qk/convert.h"
 #include "qk/i16x8.h"
+#include "qk/float.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -48,7 +49,10 @@ typedef enum qk_op {
 } qk_op;
 /* INT8: full integer. I16X8: int16 activations, int8 weights, int64 bias (FC, convs, add, and the
  * int16 quantize / dequantize / requantize). */
-typedef enum qk_path { QK_PATH_INT8 = 0, QK_PATH_I16X8, QK_PATH_COUNT } qk_path;
+/* F32: the float baseline. F16W: float16 weights widened exactly (FC, convs) and the binary16
+ * conversions (QUANTIZE: f32 -> f16, DEQUANTIZE: f16 -> f32). DYNAMIC: int8 weights, float
+ * activations quantized per row at run time (FC, CONV2D). */
+typedef enum qk_path { QK_PATH_INT8 = 0, QK_PATH_I16X8, QK_PATH_F32, QK_PATH_F16W, QK_PATH_DYNAMIC, QK_PATH_COUNT } qk_path;
 
 /* Variant interface for int8 FC. pack() writes a self-contained buffer (64-byte aligned, of
  * packed_size() bytes) holding weights, folded bias terms and requantization constants; run() reads
@@ -116,6 +120,55 @@ typedef struct qk_add_i16_impl {
   void (*run)(const qk_add_int8_params *p, const size_t s1[4], const int16_t *x1, const size_t s2[4],
               const int16_t *x2, int16_t *y);
 } qk_add_i16_impl;
+
+/* Float FC and convs: one impl type for the f32 and f16w paths; w is float32 or binary16 bits. */
+typedef struct qk_fc_float_impl {
+  size_t (*packed_size)(size_t out_ch, size_t in_ch);
+  void (*pack)(const qk_fc_f32_desc *d, const void *w, const float *bias, void *packed);
+  void (*run)(const qk_fc_f32_desc *d, const void *packed, size_t batch, const float *x, float *y);
+} qk_fc_float_impl;
+
+typedef struct qk_conv2d_float_impl {
+  size_t (*packed_size)(const qk_conv2d_f32_desc *d);
+  void (*pack)(const qk_conv2d_f32_desc *d, const void *w, const float *bias, void *packed);
+  size_t (*workspace_size)(const qk_conv2d_f32_desc *d, const qk_conv2d_geom *g);
+  void (*run)(const qk_conv2d_f32_desc *d, const qk_conv2d_geom *g, const void *packed, const float *x, float *y,
+              void *workspace);
+} qk_conv2d_float_impl;
+
+typedef struct qk_add_f32_impl {
+  void (*run)(const qk_add_f32_params *p, const size_t s1[4], const float *x1, const size_t s2[4], const float *x2,
+              float *y);
+} qk_add_f32_impl;
+
+typedef struct qk_pool_f32_impl {
+  void (*run)(const qk_pool_f32_desc *d, const qk_conv2d_geom *g, const float *x, float *y);
+} qk_pool_f32_impl;
+
+typedef struct qk_f32_to_f16_impl {
+  void (*run)(const float *x, size_t n, uint16_t *y);
+} qk_f32_to_f16_impl;
+
+typedef struct qk_f16_to_f32_impl {
+  void (*run)(const uint16_t *x, size_t n, float *y);
+} qk_f16_to_f32_impl;
+
+/* Dynamic range: run needs a workspace of workspace_size() bytes for the quantized rows. */
+typedef struct qk_fc_dynamic_impl {
+  size_t (*packed_size)(size_t out_ch, size_t in_ch);
+  void (*pack)(const qk_fc_dynamic_desc *d, const int8_t *w, const float *bias, void *packed);
+  size_t (*workspace_size)(const qk_fc_dynamic_desc *d, size_t batch);
+  void (*run)(const qk_fc_dynamic_desc *d, const void *packed, size_t batch, const float *x, float *y,
+              void *workspace);
+} qk_fc_dynamic_impl;
+
+typedef struct qk_conv2d_dynamic_impl {
+  size_t (*packed_size)(const qk_conv2d_dynamic_desc *d);
+  void (*pack)(const qk_conv2d_dynamic_desc *d, const int8_t *w, const float *bias, void *packed);
+  size_t (*workspace_size)(const qk_conv2d_dynamic_desc *d, const qk_conv2d_geom *g);
+  void (*run)(const qk_conv2d_dynamic_desc *d, const qk_conv2d_geom *g, const void *packed, const float *x, float *y,
+              void *workspace);
+} qk_conv2d_dynamic_impl;
 
 typedef struct qk_variant {
   const char *name; /* qk_<path>_<op>_<tile>__<isa> */
