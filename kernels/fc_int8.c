@@ -45,7 +45,7 @@ qk_status qk_fc_int8_create(const qk_fc_int8_desc *d, const int8_t *w, const int
   qk_status st = qk_fc_int8_check(d);
   if (st) return st;
   if (!w) return qk_fail(QK_ERR_NULL, "fc_int8_create: null weights");
-  const qk_variant *v = qk_dispatch(QK_OP_FC, QK_PATH_INT8);
+  const qk_variant *v = qk_dispatch_shape(QK_OP_FC, QK_PATH_INT8, 0, d->in_ch, d->out_ch);
   if (!v) return QK_ERR_UNSUPPORTED;
   const qk_fc_int8_impl *impl = v->impl;
   const size_t n = d->out_ch;

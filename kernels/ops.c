@@ -20,7 +20,8 @@ static qk_status conv_create(const qk_conv2d_int8_desc *d, const int8_t *w, cons
   qk_status st = dw ? qk_dwconv2d_int8_check(d, &g) : qk_conv2d_int8_check(d, &g);
   if (st) return st;
   if (!w) return qk_fail(QK_ERR_NULL, "conv create: null weights");
-  const qk_variant *v = qk_dispatch(dw ? QK_OP_DWCONV2D : QK_OP_CONV2D, QK_PATH_INT8);
+  const size_t m = d->batch * g.out_h * g.out_w, k = d->k_h * d->k_w * (dw ? 1 : d->in_ch / d->groups);
+  const qk_variant *v = qk_dispatch_shape(dw ? QK_OP_DWCONV2D : QK_OP_CONV2D, QK_PATH_INT8, m, k, d->out_ch);
   if (!v) return QK_ERR_UNSUPPORTED;
   const qk_conv2d_int8_impl *impl = v->impl;
   const size_t n = d->out_ch, psize = qk_round_up(impl->packed_size(d), 64);

@@ -1,4 +1,5 @@
 /* The variant table, expanded from variants.def, and the dispatch over it. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,4 +166,25 @@ const qk_variant *qk_dispatch(qk_op op, qk_path path) {
   }
   if (!best) qk_fail(QK_ERR_UNSUPPORTED, "no %s %s variant can run here", qk_path_name(path), qk_op_name(op));
   return best;
+}
+
+const qk_variant *qk_dispatch_shape(qk_op op, qk_path path, size_t m, size_t k, size_t n) {
+  const char *force = getenv("QK_VARIANT");
+  if (!(force && *force) && qk_isa_cap() != QK_ISA_COUNT) {
+    const qk_variant *v = qk_picks_lookup(op, path, m, k, n);
+    /* Pick tables come from benchmarks, which time the FC kernels on the 1x1 conv shapes: a
+     * conv asks for the FC pick and takes its im2col+GEMM twin of the same tile and ISA. */
+    if (!v && op == QK_OP_CONV2D) {
+      const qk_variant *fc = qk_picks_lookup(QK_OP_FC, path, m, k, n);
+      const char *tile = fc ? strstr(fc->name, "_fc_") : NULL;
+      if (tile) {
+        char name[160];
+        snprintf(name, sizeof name, "qk_%s_conv2d_gemm_%s", qk_path_name(path), tile + 4);
+        v = qk_variant_find(name);
+        if (v && qk_variant_unavailable(v)) v = NULL;
+      }
+    }
+    if (v) return v;
+  }
+  return qk_dispatch(op, path);
 }

@@ -202,6 +202,15 @@ const char *qk_variant_unavailable(const qk_variant *v);
  * Returns NULL (with qk_last_error()) if QK_VARIANT names an unknown or unrunnable variant. */
 const qk_variant *qk_dispatch(qk_op op, qk_path path);
 
+/* Kernel-pick tables (scripts/pick.py): lines "op path M K N variant [median_ns]", '#' comments.
+ * Loaded from QK_PICKS at first dispatch, or explicitly; a variant this build lacks is skipped. */
+qk_status qk_picks_load(const char *path);
+void qk_picks_clear(void);
+/* The picked runnable variant for this shape, or NULL; m == 0 matches any M. */
+const qk_variant *qk_picks_lookup(qk_op op, qk_path path, size_t m, size_t k, size_t n);
+/* Dispatch for a shape: QK_VARIANT, then a pick-table entry, then the highest ISA <= cap. */
+const qk_variant *qk_dispatch_shape(qk_op op, qk_path path, size_t m, size_t k, size_t n);
+
 /* CPU description for `qkbench info` and benchmark context. */
 const char *qk_cpu_name(void);
 /* Space-separated feature list relevant to qkbench (e.g. "sse4.1 avx2 avx512vnni avxvnni"). */
