@@ -30,6 +30,9 @@
 /* 24 KiB of widened x: K up to 2048 for a full tile (and 12288 for batch 1) is widened once. */
 #define XBUF_ELEMS 12288
 
+/* Bytes ahead in the packed weight stream: best of 256..4096 with weights cold. */
+#define PREFETCH 2048
+
 #define QK_INLINE static inline __attribute__((always_inline))
 
 static size_t kpairs(size_t k) { return qk_round_up(k, 8) / 2; }
@@ -195,6 +198,9 @@ QK_INLINE void panel(const size_t mr, const size_t nv, const bool single, const 
       const __m256i w0 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(const void *)w));
       const __m256i w1 =
           nv == 2 ? _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(const void *)(w + 16))) : w0;
+      /* Batch 1 streams the weights once: the hardware prefetcher alone leaves DRAM latency
+       * exposed (measured 20-30% slower with cold weights). */
+      _mm_prefetch((const char *)w + PREFETCH, _MM_HINT_T0);
       w += 16 * nv;
 #define QK_ROW(r)                                                              \
   if (mr > r) {                                                                \
