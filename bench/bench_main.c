@@ -1,6 +1,7 @@
-/* `qkbench bench`: every registered int8 FC variant and the XNNPACK peers on every shape, on
- * Google Benchmark through the C shim. Options are ours; any --benchmark_* flag passes through
- * (after our defaults, so the user's value wins). */
+/* `qkbench bench`: every registered int8 variant and the XNNPACK peers on every shape of the model
+ * table, and the whole network back to back per ISA cap, on Google Benchmark through the C shim.
+ * Options are ours; any --benchmark_* flag passes through (after our defaults, so the user's value
+ * wins). */
 #include <errno.h>
 #include <inttypes.h>
 #include <malloc.h>
@@ -21,20 +22,40 @@
 #include "qkb_build.h"
 #include "qkb_gitrev.h"
 #include "qkb_internal.h"
+#include "qkb_model.h"
 
 #define DEFAULT_SEED 20240229u
 #define DEFAULT_REPETITIONS "5"
 #define QUICK_REPETITIONS "4" /* the smallest count whose U test can reach p < 0.05 (compare.py) */
 #define QUICK_MIN_TIME "0.05"
+#define DEFAULT_LAYER_MIN_TIME 0.05 /* seconds, per-layer chain rows */
 
 static void usage(FILE *f) {
   fprintf(f,
 "usage: qkbench bench [options] [--benchmark_<flag>=<value>...]\n"
 "\n"
-"Times every registered int8 FC variant (and the XNNPACK peers, when built) on every shape:\n"
-"each stride-1 pointwise conv of the model table as a GEMM (M = H*W, K = in_c, N = out_c), the\n"
-"table's fc layers, and fc M=256 K=1024 N=1024. Variants this CPU cannot run (or above QK_ISA)\n"
-"are listed as skipped rows with the reason. Benchmark names: fc_int8/<variant|peer>/<shape>.\n"
+"Times every registered int8 variant (and the XNNPACK peers, when built) on the model table's\n"
+"layers, each distinct shape once, and the whole network back to back. Variants this CPU cannot\n"
+"run (or above QK_ISA) are listed as skipped rows with the reason. Benchmark names\n"
+"(<op>_int8/<variant|peer>/<shape>, select with --filter REGEX):\n"
+"  fc_int8/...          FC variants on each stride-1 1x1 conv as a GEMM (M = H*W, K = in_c,\n"
+"                       N = out_c), the fc layers, and fc M=256 K=1024 N=1024\n"
+"  conv2d_int8/...      CONV2D variants (reference, im2col+GEMM per ISA) on the stem conv and\n"
+"                       the 1x1 convs; peer xnnpack_qc8_conv / xnnpack_qc8_conv1x1\n"
+"  dwconv2d_int8/...    DWCONV2D variants on the depthwise layers; peer xnnpack_qc8_dwconv\n"
+"  add_int8/...         ADD variants on the residual adds; peer xnnpack_qs8_add\n"
+"  avgpool_int8/...     AVGPOOL variants on the global average pool; peer xnnpack_qs8_gap\n"
+"  quantize_int8/...    QUANTIZE variants on the float input; peer xnnpack_f32_qs8\n"
+"  dequantize_int8/...  DEQUANTIZE variants on the logits; peer xnnpack_qs8_f32\n"
+"  chain_int8/<cap>/total          every layer back to back through the qk_*_create/run entry\n"
+"                       points with the ISA cap <cap> (each ISA built; skipped rows for those\n"
+"                       the CPU lacks or above QK_ISA), checked against the reference first\n"
+"  chain_int8/<cap>/layerNN_<kind> one layer of that chain alone (kind: conv pw dw add gap fc;\n"
+"                       Google Benchmark appends /min_time:<s> to these names)\n"
+"  chain_int8/xnnpack/...          the same network as XNNPACK operators\n"
+"  e.g. --filter chain  |  --filter 'chain_int8/.*/total'  |  --filter '^(dw)?conv2d_int8/'\n"
+"The per-op and chain rows run a synthetic network over the table (weights from --seed, scales\n"
+"calibrated on its own activations, built on first use) and need a full model table (conv ... fc).\n"
 "\n"
 "options:\n"
 "  --shapes FILE     model layer table (default: $QKBENCH_SHAPES, else\n"
@@ -54,6 +75,9 @@ static void usage(FILE *f) {
 "  --quick           %s repetitions, --benchmark_min_time=%s (overridable)\n"
 "  --real-time       time by wall clock (default: process CPU time)\n"
 "  --no-xnnpack      leave out the XNNPACK peers\n"
+"  --no-chain-layers chain rows: totals only, no per-layer rows\n"
+"  --layer-min-time S  min time of each per-layer chain row (default %.2f s; a\n"
+"                    --benchmark_min_time you give applies to them too)\n"
 "  --list            list the benchmark names and exit\n"
 "  -h, --help        this text\n"
 "\n"
@@ -69,7 +93,7 @@ static void usage(FILE *f) {
 "  QKBENCH_SHAPES=<file> default shape table.\n"
 "Pin to one core for stable numbers: taskset -c 1 qkbench bench (scripts/bench.sh does).\n",
           QKB_SHAPES_SOURCE, QKB_SHAPES_INSTALLED, DEFAULT_SEED, QUICK_REPETITIONS, QUICK_MIN_TIME,
-          DEFAULT_REPETITIONS);
+          DEFAULT_LAYER_MIN_TIME, DEFAULT_REPETITIONS);
 }
 
 const char *qkb_peer_name(qkb_peer p) {
@@ -308,7 +332,8 @@ static const char *has_prefix_arg(int n, char **v, const char *prefix) {
 int qkb_bench_main(int argc, char **argv) {
   const char *shapes_path = NULL, *out_path = NULL, *filter = NULL;
   bool no_out = false, hot = false, quick = false, real_time = false, list = false, all_layers = false;
-  bool want_xnn = true, print_machine = false;
+  bool want_xnn = true, print_machine = false, chain_layers = true;
+  double layer_min_time = -1;
   size_t rotate_mib = 0, max_copies = 4096, seed = DEFAULT_SEED;
   char **pass = calloc((size_t)argc + 1, sizeof *pass);
   int npass = 0;
@@ -351,6 +376,17 @@ int qkb_bench_main(int argc, char **argv) {
         free(pass);
         return 2;
       }
+    } else if (OPTVAL("--layer-min-time")) {
+      char *end;
+      errno = 0;
+      layer_min_time = strtod(val, &end);
+      if (errno || *end || !(layer_min_time > 0) || layer_min_time > 3600) {
+        fprintf(stderr, "qkbench bench: --layer-min-time wants seconds in (0, 3600], got '%s'\n", val);
+        free(pass);
+        return 2;
+      }
+    } else if (!strcmp(a, "--no-chain-layers")) {
+      chain_layers = false;
     } else if (!strcmp(a, "--no-out")) {
       no_out = true;
     } else if (!strcmp(a, "--machine")) {
@@ -409,6 +445,15 @@ int qkb_bench_main(int argc, char **argv) {
     free(pass);
     return 2;
   }
+
+  /* The same table as a wired network for the per-op and chain rows; a table that does not chain
+   * (e.g. only fc layers) still gets its fc_int8 rows. */
+  qkb_model model;
+  char model_err[512] = "";
+  const bool have_model = qkb_model_load(shapes_path, &model, model_err, sizeof model_err);
+  if (!have_model && !list)
+    fprintf(stderr, "qkbench bench: no per-op or chain rows: %s\n", model_err);
+  if (have_model) qkb_net_configure(&model, (uint64_t)seed);
 
   int rc = 1;
   qkb_workload **wls = calloc(shapes.n, sizeof *wls);
@@ -490,6 +535,24 @@ int qkb_bench_main(int argc, char **argv) {
       goto done;
     }
   }
+  if (have_model) {
+    const qkb_reg reg = {
+        .model = &model,
+        .peer_off = peer_off,
+        .want_xnn = want_xnn,
+        .real_time = real_time,
+        .chain_layers = chain_layers,
+        .layer_min_time = layer_min_time > 0 ? layer_min_time
+                          : has_prefix_arg(npass, pass, "--benchmark_min_time=") ? 0
+                                                                                   : DEFAULT_LAYER_MIN_TIME,
+    };
+    if (!qkb_register_conv(&reg, err, sizeof err) || !qkb_register_eltwise(&reg, err, sizeof err) ||
+        !qkb_register_pool(&reg, err, sizeof err) || !qkb_register_convert(&reg, err, sizeof err) ||
+        !qkb_register_chain(&reg, err, sizeof err) || !qkb_register_xnnpack_chain(&reg, err, sizeof err)) {
+      fprintf(stderr, "qkbench bench: %s\n", err);
+      goto done;
+    }
+  }
 
   /* Context block (JSON "context", console header). */
   qkb_add_custom_context("qkbench_version", QKB_VERSION);
@@ -566,8 +629,21 @@ int qkb_bench_main(int argc, char **argv) {
                qkb_rot_cfg.target_bytes >> 20, qkb_rot_cfg.max_copies);
     qkb_add_custom_context("qkb_weights", buf);
     qkb_add_custom_context("qkb_timer", real_time ? "real_time" : "cpu_time");
-    qkb_add_custom_context("qkb_ops", "ops_per_second counts 2*M*N*K per iteration");
-    qkb_add_custom_context("qkb_bytes", "bytes_per_second counts K*N weights + M*K input + M*N output (int8) per iteration");
+    qkb_add_custom_context("qkb_ops", "ops_per_second counts 2*M*N*K (2*MACs) per iteration; add: one per "
+                                      "output element, pooling: one per input element, converts: one per element; "
+                                      "the ops counter is the per-iteration count");
+    qkb_add_custom_context("qkb_bytes", "bytes_per_second counts weights + inputs + output (int8; float for "
+                                        "converts) per iteration");
+    if (have_model) {
+      qkb_add_custom_context("qkb_chain", qkb_chain_describe());
+      snprintf(buf, sizeof buf, "%zu layers, %llu MACs, input %zux%zux%zu, label prefix %s", model.n,
+               (unsigned long long)model.macs, model.in_h, model.in_w, model.in_c, model.prefix);
+      qkb_add_custom_context("qkb_model", buf);
+      snprintf(buf, sizeof buf, "seed %zu: int8 weights symmetric per channel (fc per tensor), scales from a "
+               "calibration pass over the network's own activations (0.1%%/99.9%% ranges), ReLU6 after the stem, "
+               "expansion and depthwise convs", seed);
+      qkb_add_custom_context("qkb_network", buf);
+    }
     qkb_add_custom_context("qkb_shapes_file", shapes_path);
     qkb_add_custom_context("qkb_peers", peer_off[0] ? peer_off :
 #if QKB_HAVE_XNNPACK
@@ -580,10 +656,24 @@ int qkb_bench_main(int argc, char **argv) {
   for (size_t s = 0; s < shapes.n; s++) {
     sb_add(&ctx, "%s%s=%u", s ? " " : "", shapes.v[s].label, shapes.v[s].count);
   }
+  /* Per-op labels not already listed (the pointwise ones are the fc_int8 GEMM labels). */
+  for (size_t i = 0; have_model && i < model.n; i++) {
+    const qkb_layer *L = &model.v[i];
+    if (L->first != (int)i) continue;
+    bool dup = false;
+    for (size_t s = 0; s < shapes.n && !dup; s++) dup = !strcmp(shapes.v[s].label, L->label);
+    if (!dup) sb_add(&ctx, " %s=%u", L->label, L->count);
+  }
   qkb_add_custom_context("qkb_shape_counts", sb_str(&ctx));
   ctx.len = 0;
   for (size_t s = 0; s < shapes.n; s++)
     if (shapes.v[s].layer >= 0) sb_add(&ctx, "%s%s=%s", ctx.len ? "; " : "", shapes.v[s].label, shapes.v[s].layers);
+  for (size_t i = 0; have_model && i < model.n; i++) {
+    const qkb_layer *L = &model.v[i];
+    bool dup = false;
+    for (size_t s = 0; s < shapes.n && !dup; s++) dup = !strcmp(shapes.v[s].label, L->label);
+    if (L->first == (int)i && !dup) sb_add(&ctx, "; %s=%s", L->label, L->layers);
+  }
   qkb_add_custom_context("qkb_shape_layers", sb_str(&ctx));
 
   /* Google Benchmark's argv: our defaults first, then the user's flags (later flags win). */
@@ -639,9 +729,9 @@ int qkb_bench_main(int argc, char **argv) {
     gb[ng] = NULL;
     if (!listing)
       fprintf(stderr,
-              "qkbench bench: %zu shapes, %zu benchmarks (%s weights, seed %zu, shapes %s); "
+              "qkbench bench: %zu GEMM shapes, %zu benchmarks (%s weights, seed %zu, shapes %s); "
               "results print as each benchmark's repetitions complete\n",
-              shapes.n, ncases, hot ? "hot" : "cold", seed, shapes_path);
+              shapes.n, ncases + qkb_registered_count(), hot ? "hot" : "cold", seed, shapes_path);
     fflush(stderr);
     rc = qkb_main(ng, gb);
   }
@@ -649,6 +739,11 @@ int qkb_bench_main(int argc, char **argv) {
 done:
   free(ctx.p);
   qkb_rotation_shutdown();
+  qkb_chain_shutdown();
+  qkb_xnnpack_chain_shutdown();
+  qkb_net_shutdown();
+  qkb_cases_free();
+  if (have_model) qkb_model_free(&model);
   if (wls)
     for (size_t s = 0; s < shapes.n; s++) qkb_workload_destroy(wls[s]);
   free(wls);

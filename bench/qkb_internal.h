@@ -29,6 +29,25 @@ typedef struct qkb_shape_list {
   size_t n, cap;
 } qkb_shape_list;
 
+/* One checked row of a model table, as written (bench/shapes.c). */
+typedef struct qkb_table_row {
+  char kind[8];   /* conv, dw, add, gap, fc */
+  size_t in_h, in_w, in_c, out_c, kernel, stride;
+  uint64_t macs;
+  long line;      /* line number in the file */
+} qkb_table_row;
+
+typedef struct qkb_table {
+  char prefix[48]; /* label prefix: '# label:', a short name for known files, or the file stem */
+  qkb_table_row *rows;
+  size_t n, cap;
+} qkb_table;
+
+/* Reads every row, checking columns, kinds and MAC counts. On failure returns false with
+ * "file:line: message" in err (t is then empty). */
+bool qkb_table_read(const char *path, qkb_table *t, char *err, size_t errlen);
+void qkb_table_free(qkb_table *t);
+
 /* Parses a model table (format: see the header of bench/shapes/mobilenet_v2_1.0_224.txt) and
  * appends every stride-1 pointwise conv and every fc layer. Identical GEMMs are merged (count, layers) unless all_layers. Label prefix:
  * a `# label: NAME` line, else a short name for known files, else the sanitised file stem.

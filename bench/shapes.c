@@ -85,18 +85,16 @@ static bool mul_ok(unsigned long long a, unsigned long long b, unsigned long lon
   return !__builtin_mul_overflow(a, b, r);
 }
 
-bool qkb_shapes_load(const char *path, bool all_layers, qkb_shape_list *out, char *err, size_t errlen) {
+/* Reads and checks every row of a table (see the file header). */
+bool qkb_table_read(const char *path, qkb_table *t, char *err, size_t errlen) {
+  memset(t, 0, sizeof *t);
   FILE *f = fopen(path, "r");
   if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-  char prefix[48];
-  default_prefix(path, prefix, sizeof prefix);
-  const size_t first = out->n;
+  default_prefix(path, t->prefix, sizeof t->prefix);
   char *line = NULL;
   size_t cap = 0;
   long lineno = 0;
-  int row = -1;
   bool ok = true;
-  size_t skipped_strided = 0;
   while (ok && getline(&line, &cap, f) >= 0) {
     lineno++;
     char *hash = strchr(line, '#');
@@ -108,9 +106,9 @@ bool qkb_shapes_load(const char *path, bool all_layers, qkb_shape_list *out, cha
         c += 6;
         while (*c == ' ' || *c == '\t') c++;
         size_t len = strcspn(c, " \t\r\n");
-        if (!len || len >= sizeof prefix) {
+        if (!len || len >= sizeof t->prefix) {
           ok = fail(err, errlen, "%s:%ld: '# label:' needs a name of 1..%zu characters", path, lineno,
-                    sizeof prefix - 1);
+                    sizeof t->prefix - 1);
           break;
         }
         for (size_t i = 0; i < len; i++)
@@ -120,20 +118,19 @@ bool qkb_shapes_load(const char *path, bool all_layers, qkb_shape_list *out, cha
             break;
           }
         if (!ok) break;
-        memcpy(prefix, c, len);
-        prefix[len] = 0;
+        memcpy(t->prefix, c, len);
+        t->prefix[len] = 0;
       }
       *hash = 0;
     }
     char *tok[9];
     int nt = 0;
     char *save = NULL;
-    for (char *t = strtok_r(line, " \t\r\n", &save); t; t = strtok_r(NULL, " \t\r\n", &save)) {
-      if (nt < 9) tok[nt] = t;
+    for (char *tk = strtok_r(line, " \t\r\n", &save); tk; tk = strtok_r(NULL, " \t\r\n", &save)) {
+      if (nt < 9) tok[nt] = tk;
       nt++;
     }
     if (nt == 0) continue;
-    row++;
     if (nt != 8) {
       ok = fail(err, errlen,
                 "%s:%ld: expected 8 columns (kind in_h in_w in_c out_c kernel stride macs), got %d",
@@ -174,15 +171,15 @@ bool qkb_shapes_load(const char *path, bool all_layers, qkb_shape_list *out, cha
       ok = fail(err, errlen, "%s:%ld: an fc layer has in_w 1 and stride 1 (H is the batch)", path, lineno);
       break;
     }
-    unsigned long long expect = 0, t;
+    unsigned long long expect = 0, tt;
     const unsigned long long oh = (in_h + stride - 1) / stride, ow = (in_w + stride - 1) / stride;
     bool no_ovf = true;
     if (conv)
-      no_ovf = mul_ok(oh, ow, &t) && mul_ok(t, kernel * kernel, &t) && mul_ok(t, in_c, &t) && mul_ok(t, out_c, &expect);
+      no_ovf = mul_ok(oh, ow, &tt) && mul_ok(tt, kernel * kernel, &tt) && mul_ok(tt, in_c, &tt) && mul_ok(tt, out_c, &expect);
     else if (dw)
-      no_ovf = mul_ok(oh, ow, &t) && mul_ok(t, kernel * kernel, &t) && mul_ok(t, in_c, &expect);
+      no_ovf = mul_ok(oh, ow, &tt) && mul_ok(tt, kernel * kernel, &tt) && mul_ok(tt, in_c, &expect);
     else if (fc)
-      no_ovf = mul_ok(in_h, in_c, &t) && mul_ok(t, out_c, &expect);
+      no_ovf = mul_ok(in_h, in_c, &tt) && mul_ok(tt, out_c, &expect);
     if (!no_ovf || (kernel > 65536)) {
       ok = fail(err, errlen, "%s:%ld: layer too large", path, lineno);
       break;
@@ -192,24 +189,62 @@ bool qkb_shapes_load(const char *path, bool all_layers, qkb_shape_list *out, cha
                 lineno, macs, kind, expect);
       break;
     }
-    if (!(conv && kernel == 1) && !fc) continue;
-    if (conv && stride != 1) { /* a strided 1x1 conv is a GEMM only after subsampling */
+    if (t->n == t->cap) {
+      const size_t ncap = t->cap ? 2 * t->cap : 64;
+      qkb_table_row *nv = realloc(t->rows, ncap * sizeof *nv);
+      if (!nv) {
+        ok = fail(err, errlen, "%s: out of memory", path);
+        break;
+      }
+      t->rows = nv;
+      t->cap = ncap;
+    }
+    qkb_table_row *r = &t->rows[t->n++];
+    snprintf(r->kind, sizeof r->kind, "%s", kind);
+    r->in_h = (size_t)in_h, r->in_w = (size_t)in_w, r->in_c = (size_t)in_c, r->out_c = (size_t)out_c;
+    r->kernel = (size_t)kernel, r->stride = (size_t)stride, r->macs = (uint64_t)macs;
+    r->line = lineno;
+  }
+  if (ok && ferror(f)) ok = fail(err, errlen, "%s: read error", path);
+  free(line);
+  fclose(f);
+  if (!ok) qkb_table_free(t);
+  return ok;
+}
+
+void qkb_table_free(qkb_table *t) {
+  free(t->rows);
+  t->rows = NULL;
+  t->n = t->cap = 0;
+}
+
+bool qkb_shapes_load(const char *path, bool all_layers, qkb_shape_list *out, char *err, size_t errlen) {
+  qkb_table t;
+  if (!qkb_table_read(path, &t, err, errlen)) return false;
+  const size_t first = out->n;
+  bool ok = true;
+  size_t skipped_strided = 0;
+  for (size_t row = 0; ok && row < t.n; row++) {
+    const qkb_table_row *r = &t.rows[row];
+    const bool conv = !strcmp(r->kind, "conv"), fc = !strcmp(r->kind, "fc");
+    if (!(conv && r->kernel == 1) && !fc) continue;
+    if (conv && r->stride != 1) { /* a strided 1x1 conv is a GEMM only after subsampling */
       skipped_strided++;
       continue;
     }
-    qkb_shape s = {.layer = row, .count = 1};
+    qkb_shape s = {.layer = (int)row, .count = 1};
     if (conv) {
-      s.m = (size_t)(in_h * in_w);
-      s.h = (size_t)in_h;
-      s.w = (size_t)in_w;
+      s.m = r->in_h * r->in_w;
+      s.h = r->in_h;
+      s.w = r->in_w;
     } else {
-      s.m = s.h = (size_t)in_h;
+      s.m = s.h = r->in_h;
       s.w = 1;
     }
-    s.k = (size_t)in_c;
-    s.n = (size_t)out_c;
+    s.k = r->in_c;
+    s.n = r->out_c;
     snprintf(s.kind, sizeof s.kind, "%s", conv ? "pw" : "fc");
-    snprintf(s.layers, sizeof s.layers, "%d", row);
+    snprintf(s.layers, sizeof s.layers, "%zu", row);
     bool merged = false;
     if (!all_layers)
       for (size_t i = first; i < out->n; i++) {
@@ -217,27 +252,25 @@ bool qkb_shapes_load(const char *path, bool all_layers, qkb_shape_list *out, cha
         if (!strcmp(o->kind, s.kind) && o->m == s.m && o->k == s.k && o->n == s.n && o->h == s.h) {
           o->count++;
           size_t len = strlen(o->layers);
-          if (len + 8 < sizeof o->layers) snprintf(o->layers + len, sizeof o->layers - len, " %d", row);
+          if (len + 8 < sizeof o->layers) snprintf(o->layers + len, sizeof o->layers - len, " %zu", row);
           merged = true;
           break;
         }
       }
     if (!merged && !push(out, &s)) ok = fail(err, errlen, "%s: out of memory", path);
   }
-  if (ok && ferror(f)) ok = fail(err, errlen, "%s: read error", path);
-  free(line);
-  fclose(f);
   if (ok && out->n == first)
-    ok = fail(err, errlen, "%s: no stride-1 pointwise conv or fc layer to benchmark (%ld lines read)", path, lineno);
+    ok = fail(err, errlen, "%s: no stride-1 pointwise conv or fc layer to benchmark (%zu layers read)", path, t.n);
   if (!ok) {
     out->n = first;
+    qkb_table_free(&t);
     return false;
   }
-  /* Labels once the prefix is final (a '# label:' line may come anywhere). */
   for (size_t i = first; i < out->n; i++) {
     qkb_shape *s = &out->v[i];
-    snprintf(s->label, sizeof s->label, "%s_%s%02d_M%zu_K%zu_N%zu", prefix, s->kind, s->layer, s->m, s->k, s->n);
+    snprintf(s->label, sizeof s->label, "%s_%s%02d_M%zu_K%zu_N%zu", t.prefix, s->kind, s->layer, s->m, s->k, s->n);
   }
+  qkb_table_free(&t);
   if (skipped_strided)
     fprintf(stderr, "qkbench bench: %s: %zu strided 1x1 conv layer(s) are not plain GEMMs and are not timed\n",
             path, skipped_strided);

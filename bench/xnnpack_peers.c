@@ -31,6 +31,8 @@ static const char *status_name(enum xnn_status s) {
   return "unknown status";
 }
 
+const char *qkb_xnn_status_name(int s) { return status_name((enum xnn_status)s); }
+
 static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void say(char *err, size_t errlen, const char *fmt, ...) {
   va_list ap;

@@ -7,6 +7,7 @@
 #include "internal.h"
 #include "variants.h"
 #include "conv_gemm.h"
+#include "conv_gemm_i16x8.h"
 
 #define QK_IMPL_FC_INT8(name) \
   static const qk_fc_int8_impl name##_impl = {name##_packed_size, name##_pack, name##_run};
@@ -65,21 +66,44 @@
   }                                                                                                      \
   QK_IMPL_CONV2D_INT8(name)
 
+/* The same for 16x8: im2col of int16 rows + a 16x8 FC microkernel (kernels/conv_gemm_i16x8.c). */
+#define QK_IMPL_CONV_GEMM_I16X8(name, fc, mr)                                                             \
+  static size_t name##_packed_size(const qk_conv2d_int8_desc *d) {                                      \
+    return qk_conv_gemm_i16x8_packed_size(&fc##_impl, d);                                               \
+  }                                                                                                      \
+  static void name##_pack(const qk_conv2d_int8_desc *d, const int8_t *w, const int64_t *b, void *p) {   \
+    qk_conv_gemm_i16x8_pack(&fc##_impl, d, w, b, p);                                                    \
+  }                                                                                                      \
+  static size_t name##_workspace_size(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g) {          \
+    return qk_conv_gemm_i16x8_workspace_size(mr, d, g);                                                 \
+  }                                                                                                      \
+  static void name##_run(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g, const void *p,          \
+                         const int16_t *x, int16_t *y, void *ws) {                                      \
+    qk_conv_gemm_i16x8_run(&fc##_impl, mr, d, g, p, x, y, ws);                                          \
+  }                                                                                                      \
+  QK_IMPL_CONV2D_I16X8(name)
+
 #define QK_VARIANT(op, path, isa, name, mr, nr, kr) QK_IMPL_##op##_##path(name)
 #define QK_CONV_GEMM(ISA, isa, tile, mr, nr, kr) \
   QK_IMPL_CONV_GEMM(qk_int8_conv2d_gemm_##tile##__##isa, qk_int8_fc_##tile##__##isa, mr)
+#define QK_CONV_GEMM_I16X8(ISA, isa, tile, mr, nr, kr) \
+  QK_IMPL_CONV_GEMM_I16X8(qk_i16x8_conv2d_gemm_##tile##__##isa, qk_i16x8_fc_##tile##__##isa, mr)
 #include "variants.def"
 #undef QK_VARIANT
 #undef QK_CONV_GEMM
+#undef QK_CONV_GEMM_I16X8
 
 static const qk_variant table[] = {
 #define QK_VARIANT(op, path, isa, name, mr, nr, kr) \
   {#name, QK_OP_##op, QK_PATH_##path, QK_ISA_##isa, mr, nr, kr, &name##_impl},
 #define QK_CONV_GEMM(ISA, isa, tile, mr, nr, kr) \
   QK_VARIANT(CONV2D, INT8, ISA, qk_int8_conv2d_gemm_##tile##__##isa, mr, nr, kr)
+#define QK_CONV_GEMM_I16X8(ISA, isa, tile, mr, nr, kr) \
+  QK_VARIANT(CONV2D, I16X8, ISA, qk_i16x8_conv2d_gemm_##tile##__##isa, mr, nr, kr)
 #include "variants.def"
 #undef QK_VARIANT
 #undef QK_CONV_GEMM
+#undef QK_CONV_GEMM_I16X8
 };
 
 size_t qk_variant_count(void) { return sizeof table / sizeof table[0]; }

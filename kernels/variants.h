@@ -89,8 +89,11 @@
 
 #define QK_VARIANT(op, path, isa, name, mr, nr, kr) QK_DECL_##op##_##path(name)
 #define QK_CONV_GEMM(ISA, isa, tile, mr, nr, kr)
+/* 16x8 conv-via-GEMM variants are static in registry.c (conv_gemm_i16x8.c): nothing to declare. */
+#define QK_CONV_GEMM_I16X8(ISA, isa, tile, mr, nr, kr)
 #include "variants.def"
 #undef QK_VARIANT
 #undef QK_CONV_GEMM
+#undef QK_CONV_GEMM_I16X8
 
 #endif

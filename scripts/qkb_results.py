@@ -3,8 +3,9 @@
 Standard library only. A results file holds a "context" object (Google Benchmark's own keys plus
 qkbench's: qk_cpu, compiler_c, qkb_timer, qkb_shape_counts, ...) and a "benchmarks" list with one
 row per repetition ("run_type": "iteration") and, per benchmark, aggregate rows (mean, median,
-stddev, cv). Benchmark names are <op>_<path>/<implementation>/<shape label>, and shape labels
-end in _M<m>_K<k>_N<n>.
+stddev, cv). Benchmark names are <op>_<path>/<implementation>/<shape label>; GEMM-like shape labels
+end in _M<m>_K<k>_N<n>, others (depthwise, add, pooling, converts, chain rows) carry an "ops"
+counter with the per-iteration op count. Chain rows are chain_int8/<cap|xnnpack>/<total|layerNN_kind>.
 """
 
 import json
@@ -41,6 +42,7 @@ class Bench:
         self.error = None        # error_message of a failed or skipped run
         self.label = ""
         self.family_index = None  # registration order (shape-major in qkbench)
+        self.ops_counter = None   # "ops" counter: op count per iteration, when the row has one
 
     @property
     def is_peer(self):
@@ -58,7 +60,13 @@ class Bench:
 
     @property
     def ops(self):
+        if self.ops_counter is not None:
+            return self.ops_counter
         return 2.0 * self.m * self.k * self.n
+
+    @property
+    def is_chain(self):
+        return self.family == "chain_int8"
 
 
 class Results:
@@ -108,6 +116,8 @@ def load(path, timer=None):
             b.label = row["label"]
         if isinstance(row.get("family_index"), int) and b.family_index is None:
             b.family_index = row["family_index"]
+        if isinstance(row.get("ops"), (int, float)) and b.ops_counter is None:
+            b.ops_counter = float(row["ops"])
         if row.get("error_occurred"):
             b.error = row.get("error_message") or "error"
             continue

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Summary table of a `qkbench bench` results file.
 
-Per shape: each implementation's median time per run, GOPS (2*M*N*K / median), speedup against the
-reference variant and against each XNNPACK peer (>1 = faster than it), and skipped rows with their
-reason. Then, per implementation, the sum over the model's pointwise GEMMs, each weighted by the
-number of layers that share it (the context's qkb_shape_counts), i.e. the model's pointwise time.
-Standard library only.
+Per op family and shape: each implementation's median time per run, GOPS (ops per iteration /
+median: 2*M*N*K for GEMMs and convolutions, the "ops" counter otherwise), speedup against the
+family's scalar reference variant and against each XNNPACK peer (>1 = faster than it), and skipped
+rows with their reason. Then per-op sums per implementation over the model (pointwise GEMMs,
+pointwise convs, stem, depthwise, residual adds), each shape weighted by the number of layers that
+share it (the context's qkb_shape_counts). Last, the whole-network chain rows: total per ISA cap
+and for XNNPACK with speedups, and the per-layer rows summed by layer kind. Standard library only.
 """
 
 import argparse
@@ -17,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qkb_results as qr  # noqa: E402
 
 PW_RE = re.compile(r"_pw\d+_M")
+STEM_RE = re.compile(r"_conv\d+_")
 
 
 def newest_json(directory):
@@ -46,23 +49,142 @@ def ratio(num, den):
     return f"{num / den:.2f}x"
 
 
-def pick_reference(res, wanted):
-    impls = {b.impl for b in res.benches.values()}
+def family_reference(impls, wanted):
+    """The implementation speedups are measured against within one family."""
     if wanted:
-        if wanted not in impls:
-            raise qr.ResultsError(f"{res.path}: no implementation named '{wanted}' "
-                                  f"(have: {', '.join(sorted(impls))})")
-        return wanted
+        return wanted if wanted in impls else None
     scalar = sorted(i for i in impls if i.startswith("qk_") and i.endswith("__scalar"))
     return scalar[0] if scalar else None
 
 
-def summarize(res, fmt, reference):
+def pick_reference(res, wanted):
+    """Checks --reference; returns {family: reference implementation or None}."""
+    benches = [b for b in res.benches.values() if not b.is_chain]
+    if wanted and wanted not in {b.impl for b in benches}:
+        raise qr.ResultsError(f"{res.path}: no implementation named '{wanted}' "
+                              f"(have: {', '.join(sorted({b.impl for b in benches}))})")
+    families = {}
+    for b in benches:
+        families.setdefault(b.family, set()).add(b.impl)
+    return {f: family_reference(impls, wanted) for f, impls in families.items()}
+
+
+def table_title(family, shape, n, fmt):
+    title = shape if family == "fc_int8" else f"{family} {shape}"
+    title += f" (x{n} layers)" if n > 1 else ""
+    return f"### {title}" if fmt == "markdown" else title
+
+
+def sum_section(title, shapes, by_key, counts, reference, fmt):
+    """Per implementation: the medians over shapes, each weighted by its layer count; only
+    implementations timed on every shape get a sum."""
+    out = [f"### {title}" if fmt == "markdown" else title]
+    impls = sorted({b.impl for k in shapes for b in by_key[k]})
+    peers = sorted(i for i in impls if not i.startswith("qk_"))
+    totals, incomplete = {}, []
+    for impl in impls:
+        t, ops, have = 0.0, 0.0, 0
+        for k in shapes:
+            b = next((b for b in by_key[k] if b.impl == impl), None)
+            if b is not None and b.ok:
+                w = counts.get(k[1], 1)
+                t += w * b.median_ns
+                ops += w * b.ops
+                have += 1
+        if have == len(shapes):
+            totals[impl] = (t, ops)
+        elif any(b.impl == impl and b.ok for k in shapes for b in by_key[k]):
+            incomplete.append(f"{impl}: {have} of {len(shapes)} shapes timed")
+    rows = []
+    ref_t = totals.get(reference, (None,))[0]
+    for impl, (t, ops) in sorted(totals.items(), key=lambda kv: kv[1][0]):
+        row = [impl, qr.fmt_time(t), f"{ops / t:.2f}" if t else "-", ratio(ref_t, t)]
+        row += [ratio(totals.get(p, (None,))[0], t) for p in peers]
+        rows.append(row)
+    if rows:
+        out += render(rows, ["implementation", "sum", "GOPS", "vs ref"] + [f"vs {p}" for p in peers], fmt,
+                      "lrrr" + "r" * len(peers))
+    for s in incomplete:
+        out.append(f"- no sum for {s}" if fmt == "markdown" else f"  no sum for {s}")
+    out.append("")
+    return out
+
+
+LAYER_RE = re.compile(r"^layer(\d+)_([a-z]+)$")
+KIND_ORDER = ("conv", "pw", "dw", "add", "gap", "fc")
+
+
+def chain_section(res, fmt):
+    """chain_int8 totals (per ISA cap and XNNPACK) and the per-kind sums of the per-layer rows."""
+    chain = [b for b in res.benches.values() if b.is_chain]
+    if not chain:
+        return []
+    h = "### " if fmt == "markdown" else ""
+    out = []
+    totals = {b.impl: b for b in chain if b.shape == "total"}
+    xnn = totals.get("xnnpack")
+    xnn_t = xnn.median_ns if xnn is not None and xnn.ok else None
+    scalar = totals.get("scalar")
+    scalar_t = scalar.median_ns if scalar is not None and scalar.ok else None
+    out.append(f"{h}whole network (chain_int8): every layer back to back, single thread")
+    rows, skipped = [], []
+    for b in sorted((b for b in totals.values() if b.ok), key=lambda b: b.median_ns):
+        t = b.median_ns
+        rows.append([b.impl, qr.fmt_time(t), f"{b.ops / t:.2f}" if t and b.ops else "-", ratio(xnn_t, t),
+                     ratio(scalar_t, t), b.label])
+    for b in totals.values():
+        if not b.ok:
+            why = b.error or "no timing"
+            skipped.append(f"{b.impl}: {why[len('skipped: '):] if why.startswith('skipped: ') else why}")
+    if rows:
+        out += render(rows, ["chain", "median", "GOPS", "vs xnnpack", "vs scalar", "kernels"], fmt, "lrrrrl")
+    for s in skipped:
+        out.append(f"- skipped {s}" if fmt == "markdown" else f"  skipped {s}")
+    out.append("")
+
+    # Per-layer rows: sums per layer kind, per chain.
+    per = {}
+    nlayers = {}
+    for b in chain:
+        m = LAYER_RE.match(b.shape)
+        if not m:
+            continue
+        nlayers.setdefault(b.impl, set()).add(int(m.group(1)))
+        d = per.setdefault(b.impl, {})
+        if b.ok:
+            d.setdefault(m.group(2), []).append(b.median_ns)
+        else:
+            d.setdefault("_missing", []).append(b.shape)
+    if per:
+        kinds = [k for k in KIND_ORDER if any(k in d for d in per.values())]
+        kinds += sorted({k for d in per.values() for k in d if k not in kinds and not k.startswith("_")})
+        out.append(f"{h}per-layer rows summed by kind (each layer timed alone on the chain's buffers)")
+        rows = []
+        order = sorted(per, key=lambda i: (totals[i].median_ns if i in totals and totals[i].ok else float("inf")))
+        for impl in order:
+            d = per[impl]
+            if "_missing" in d:
+                rows.append([impl] + ["-"] * (len(kinds) + 2))
+                continue
+            cells = [qr.fmt_time(sum(d[k])) if k in d else "-" for k in kinds]
+            layer_sum = sum(sum(v) for k, v in d.items())
+            total = totals.get(impl)
+            cells += [qr.fmt_time(layer_sum), qr.fmt_time(total.median_ns) if total is not None and total.ok else "-"]
+            rows.append([impl] + cells)
+        header = ["chain"] + [f"{k} ({sum(1 for _ in next(iter(per.values())).get(k, []))})" for k in kinds]
+        header += ["sum of layers", "total"]
+        out += render(rows, header, fmt, "l" + "r" * (len(kinds) + 2))
+        out.append("")
+    return out
+
+
+def summarize(res, fmt, references, wanted_reference=None):
     ctx = res.context
     out = []
     h = "## " if fmt == "markdown" else ""
     out.append(f"{h}qkbench summary: {res.path}")
     reps = max((len(b.samples) for b in res.benches.values()), default=0)
+    refs = sorted({r for r in references.values() if r})
     info = [
         ("cpu", f"{ctx.get('qk_cpu', '?')} [{ctx.get('qk_cpu_features', '')}]"),
         ("pinned", ctx.get("pinned_cpus", "?")),
@@ -71,27 +193,25 @@ def summarize(res, fmt, reference):
         ("compiler", f"C {ctx.get('compiler_c', '?')}, C++ {ctx.get('compiler_cxx', '?')}"),
         ("dispatch", ctx.get("qk_dispatch_fc_int8", "?") + f" (QK_ISA cap {ctx.get('qk_isa_cap', '?')})"),
         ("weights", ctx.get("qkb_weights", "?")),
-        ("timing", f"{res.timer}, median of {reps} repetition(s); GOPS = 2*M*N*K / median"),
+        ("timing", f"{res.timer}, median of {reps} repetition(s); GOPS = ops per iteration / median"),
         ("peers", ctx.get("qkb_peers", "none")),
-        ("ref", f"{reference or 'none'} (vs ref = its time / this time; vs <peer> likewise, >1 = faster)"),
+        ("ref", f"{', '.join(refs) or 'none'} (vs ref = its time / this time; vs <peer> likewise, >1 = faster)"),
     ]
     for k, v in info:
         out.append(f"- {k}: {v}" if fmt == "markdown" else f"{k:>9}: {v}")
     out.append("")
 
-    by_shape = {}
-    for b in sorted(res.benches.values(),
+    by_key = {}
+    for b in sorted((b for b in res.benches.values() if not b.is_chain),
                     key=lambda b: b.family_index if b.family_index is not None else 1 << 30):
-        by_shape.setdefault(b.shape, []).append(b)
-    peers = sorted({b.impl for b in res.benches.values() if b.is_peer})
-    header = ["implementation", "median", "GOPS", "vs ref"] + [f"vs {p}" for p in peers]
-    align = "lrrr" + "r" * len(peers)
+        by_key.setdefault((b.family, b.shape), []).append(b)
     counts = res.shape_counts()
 
-    for shape, benches in by_shape.items():
-        n = counts.get(shape, 1)
-        title = f"{shape}" + (f" (x{n} layers)" if n > 1 else "")
-        out.append(f"### {title}" if fmt == "markdown" else title)
+    for (family, shape), benches in by_key.items():
+        reference = references.get(family)
+        peers = sorted({b.impl for b in benches if b.is_peer})
+        header = ["implementation", "median", "GOPS", "vs ref"] + [f"vs {p}" for p in peers]
+        out.append(table_title(family, shape, counts.get(shape, 1), fmt))
         medians = {b.impl: b.median_ns for b in benches if b.ok}
         ref = medians.get(reference)
         rows, skipped = [], []
@@ -105,56 +225,49 @@ def summarize(res, fmt, reference):
                 why = b.error or "no timing"
                 skipped.append(f"{b.impl}: {why[len('skipped: '):] if why.startswith('skipped: ') else why}")
         if rows:
-            out += render(rows, header, fmt, align)
+            out += render(rows, header, fmt, "lrrr" + "r" * len(peers))
         for s in skipped:
             out.append(f"- skipped {s}" if fmt == "markdown" else f"  skipped {s}")
         out.append("")
 
-    # The pointwise set, weighted by how many layers share each GEMM.
-    pw_shapes = [s for s in by_shape if PW_RE.search(s)]
-    if pw_shapes:
-        layers = sum(counts.get(s, 1) for s in pw_shapes)
-        title = (f"pointwise set: {len(pw_shapes)} distinct GEMMs = {layers} layers, "
-                 f"each median weighted by its layer count")
-        out.append(f"### {title}" if fmt == "markdown" else title)
-        impls = sorted({b.impl for s in pw_shapes for b in by_shape[s]})
-        totals, incomplete = {}, []
-        for impl in impls:
-            t, ops, have = 0.0, 0.0, 0
-            for s in pw_shapes:
-                b = next((b for b in by_shape[s] if b.impl == impl), None)
-                if b is not None and b.ok:
-                    w = counts.get(s, 1)
-                    t += w * b.median_ns
-                    ops += w * b.ops
-                    have += 1
-            if have == len(pw_shapes):
-                totals[impl] = (t, ops)
-            else:
-                incomplete.append(f"{impl}: {have} of {len(pw_shapes)} shapes timed")
-        rows = []
-        ref_t = totals.get(reference, (None,))[0]
-        for impl, (t, ops) in sorted(totals.items(), key=lambda kv: kv[1][0]):
-            row = [impl, qr.fmt_time(t), f"{ops / t:.2f}", ratio(ref_t, t)]
-            row += [ratio(totals.get(p, (None,))[0], t) for p in peers]
-            rows.append(row)
-        if rows:
-            out += render(rows, ["implementation", "sum"] + header[2:], fmt, align)
-        for s in incomplete:
-            out.append(f"- no sum for {s}" if fmt == "markdown" else f"  no sum for {s}")
-        out.append("")
+    # Per-op sums over the model, each shape weighted by how many layers share it.
+    def shapes_of(family, pattern=None):
+        return [k for k in by_key if k[0] == family and (pattern is None or pattern.search(k[1]))]
+
+    sets = [
+        ("fc_int8", PW_RE, "pointwise set"),
+        ("conv2d_int8", PW_RE, "pointwise total (conv2d_int8, 1x1 convs)"),
+        ("conv2d_int8", STEM_RE, "stem total (conv2d_int8)"),
+        ("dwconv2d_int8", None, "depthwise total (dwconv2d_int8)"),
+        ("add_int8", None, "residual add total (add_int8)"),
+    ]
+    for family, pattern, name in sets:
+        shapes = shapes_of(family, pattern)
+        if not shapes:
+            continue
+        layers = sum(counts.get(k[1], 1) for k in shapes)
+        if family == "fc_int8":
+            title = (f"pointwise set: {len(shapes)} distinct GEMMs = {layers} layers, "
+                     f"each median weighted by its layer count")
+        else:
+            title = f"{name}: {len(shapes)} distinct shapes = {layers} layers, each median weighted by its layer count"
+        out += sum_section(title, shapes, by_key, counts, references.get(family), fmt)
+
+    out += chain_section(res, fmt)
     return "\n".join(out)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(
-        description="Summary table of a qkbench bench results file (Google Benchmark JSON): per shape "
-                    "median time, GOPS, speedup vs the reference variant and vs XNNPACK peers, and "
-                    "per-implementation sums over the pointwise layers.")
+        description="Summary table of a qkbench bench results file (Google Benchmark JSON): per op and "
+                    "shape median time, GOPS, speedup vs the reference variant and vs XNNPACK peers; "
+                    "per-implementation sums over the model's pointwise, depthwise and add layers; and the "
+                    "whole-network chain totals per ISA cap vs XNNPACK with a per-layer-kind breakdown.")
     ap.add_argument("results", help="results JSON, or a results/<machine>/ directory (newest file)")
     ap.add_argument("--format", choices=("text", "markdown"), default="text")
     ap.add_argument("--reference", metavar="NAME",
-                    help="implementation speedups are measured against (default: the __scalar variant)")
+                    help="implementation speedups are measured against (default: each op family's first "
+                         "__scalar variant)")
     ap.add_argument("--time", choices=("cpu", "real"),
                     help="which time to use (default: the run's qkb_timer, else cpu)")
     ap.add_argument("--out", metavar="FILE", help="also write the summary to FILE")
@@ -162,8 +275,8 @@ def main(argv=None):
     try:
         path = newest_json(args.results) if os.path.isdir(args.results) else args.results
         res = qr.load(path, timer=f"{args.time}_time" if args.time else None)
-        reference = pick_reference(res, args.reference)
-        text = summarize(res, args.format, reference)
+        references = pick_reference(res, args.reference)
+        text = summarize(res, args.format, references)
     except qr.ResultsError as e:
         print(f"summarize.py: {e}", file=sys.stderr)
         return 2

@@ -153,6 +153,34 @@ class Summarize(unittest.TestCase):
             self.assertEqual(rc, 0)
             self.assertIn("20250101T000000Z.json", out)
 
+    def test_ops_and_chain(self):
+        rc, out, _ = run("summarize.py", d("ops_chain.json"))
+        self.assertEqual(rc, 0)
+        # Per-op tables: family-qualified titles, family reference, GOPS from the "ops" counter.
+        self.assertIn("dwconv2d_int8 tiny_dw01_4x4x8_k3s1 (x3 layers)", out)
+        self.assertRegex(out, r"xnnpack_qc8_dwconv\s+300 ns\s+7\.68\s+10\.00x")
+        self.assertIn("skipped qk_int8_conv2d_gemm_6x64c4__avx512vnni: CPU lacks avx512vnni", out)
+        # Per-op sums weighted by layer count: 3 depthwise layers x 3 us, 2 pointwise x 2 us.
+        self.assertIn("depthwise total (dwconv2d_int8): 1 distinct shapes = 3 layers", out)
+        self.assertRegex(out, r"qk_int8_dwconv2d__scalar\s+9\.00 us")
+        self.assertIn("pointwise total (conv2d_int8, 1x1 convs)", out)
+        self.assertRegex(out, r"qk_int8_conv2d__scalar\s+4\.00 us\s+0\.51\s+1\.00x\s+0\.25x")
+        self.assertIn("residual add total (add_int8)", out)
+        # Chain totals with speedups vs XNNPACK and scalar; the skipped cap is listed.
+        self.assertIn("whole network (chain_int8)", out)
+        self.assertRegex(out, r"avx2\s+8\.00 us\s+125\.00\s+1\.50x\s+10\.00x")
+        self.assertIn("skipped avx512vnni: CPU lacks avx512vnni", out)
+        # Per-layer rows summed by kind (min_time suffixes stripped).
+        self.assertIn("per-layer rows summed by kind", out)
+        self.assertRegex(out, r"avx2\s+2\.00 us\s+1\.00 us\s+4\.00 us\s+200 ns\s+800 ns\s+8\.00 us\s+8\.00 us")
+
+    def test_ops_and_chain_other_scripts(self):
+        rc, out, _ = run("compare.py", d("ops_chain.json"), d("ops_chain.json"))
+        self.assertEqual(rc, 0)
+        rc, out, _ = run("pick.py", d("ops_chain.json"))
+        self.assertEqual(rc, 0)
+        self.assertNotIn("chain", out.replace("ops_chain.json", ""))  # chain rows are not variants
+
     def test_errors(self):
         rc, _, err = run("summarize.py", d("bad.json"))
         self.assertEqual(rc, 2)

@@ -1,0 +1,92 @@
+/* 16x8 DepthwiseConv2D, AVX2, 16 channels per group: bit-exact with qk_ref_dwconv2d_i16x8
+ * (SPEC.md §5, MBQM64 of §1.5) for any kernel, stride, dilation, padding and depth multiplier;
+ * 3x3 with stride 1 or 2 and multiplier 1 has its own loop (../i16x8_dw_loops.h).
+ *
+ * Per tap: one 32-byte load of 16 int16 inputs and two vpmaddwd against the even- and odd-lane
+ * weight vectors (../i16x8_dw_pack.h), added into two int32 accumulators (exact up to 511 taps).
+ * Requantization: four vpmuldq of the accumulators' even and odd dwords by the reduced multiplier,
+ * + Bl (which carries 2^62 so the 64-bit value is positive), vpsrlvq by each lane's t, shufps to
+ * pick the low dwords, + Bh (with the 2^62 excess taken off), packssdw, pshufb to channel order,
+ * clamp in int16. Tails: groups never leave a pixel when C >= 16; with C < 16 the loads and the
+ * store go through a stack buffer, so nothing past the tensors is touched. */
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../i16x8_dw_pack.h"
+#include "variants.h"
+
+#define DW_VL 16
+#define DW_MODE QK_DW16_SRLV
+#define DW_NAME(s) qk_i16x8_dwconv2d_16c__avx2_##s
+#define DW_INLINE static inline __attribute__((always_inline))
+#define DW_PAIR 0 /* one pixel at a time: two would spill the 16 vector registers */
+
+typedef struct dw_acc {
+  __m256i e, o;
+} dw_acc;
+
+#define DW_LD(p) _mm256_load_si256((const __m256i *)(const void *)(p))
+
+DW_INLINE void dw_zero(dw_acc *a) { a->e = a->o = _mm256_setzero_si256(); }
+
+/* n < 16 only when C < 16: copy the valid lanes, the rest stay 0. Out of line, so the
+ * common path keeps x in a register. */
+static __attribute__((noinline)) __m256i dw_load_narrow(const int16_t *x, size_t n) {
+  _Alignas(32) int16_t buf[DW_VL] = {0};
+  memcpy(buf, x, n * sizeof *x);
+  return DW_LD(buf);
+}
+
+DW_INLINE __m256i dw_load(const int16_t *x, size_t n) {
+  return n >= DW_VL ? _mm256_loadu_si256((const __m256i *)(const void *)x) : dw_load_narrow(x, n);
+}
+
+/* madd, then add: the add chain has latency 1, so one accumulator pair suffices. */
+DW_INLINE void dw_mac(dw_acc *a, const int16_t *x, const uint8_t *w, size_t n, int t) {
+  (void)t;
+  const __m256i v = dw_load(x, n);
+  a->e = _mm256_add_epi32(a->e, _mm256_madd_epi16(v, DW_LD(w)));
+  a->o = _mm256_add_epi32(a->o, _mm256_madd_epi16(v, DW_LD(w + 32)));
+}
+
+DW_INLINE void dw_lanes(const dw_acc *a, int32_t out[DW_VL]) {
+  _Alignas(32) int32_t e[8], o[8];
+  _mm256_store_si256((__m256i *)(void *)e, a->e);
+  _mm256_store_si256((__m256i *)(void *)o, a->o);
+  for (int j = 0; j < 8; j++) out[2 * j] = e[j], out[2 * j + 1] = o[j];
+}
+
+DW_INLINE void dw_out(const dw_acc *a, const uint8_t *g, const qk_dw16_ctx *k, size_t cs, size_t m, int16_t *dst,
+                      size_t n) {
+  (void)cs, (void)m;
+  const uint8_t *rm = g + qk_dw16_off_rm(), *bl = g + qk_dw16_off_bl(DW_VL), *ts = g + qk_dw16_off_ts(DW_VL);
+  const uint8_t *bh = g + qk_dw16_off_bh(DW_VL);
+  __m256i p0 = _mm256_mul_epi32(a->e, DW_LD(rm));
+  __m256i p1 = _mm256_mul_epi32(_mm256_srli_epi64(a->e, 32), DW_LD(rm + 32));
+  __m256i p2 = _mm256_mul_epi32(a->o, DW_LD(rm + 64));
+  __m256i p3 = _mm256_mul_epi32(_mm256_srli_epi64(a->o, 32), DW_LD(rm + 96));
+  p0 = _mm256_srlv_epi64(_mm256_add_epi64(p0, DW_LD(bl)), DW_LD(ts));
+  p1 = _mm256_srlv_epi64(_mm256_add_epi64(p1, DW_LD(bl + 32)), DW_LD(ts + 32));
+  p2 = _mm256_srlv_epi64(_mm256_add_epi64(p2, DW_LD(bl + 64)), DW_LD(ts + 64));
+  p3 = _mm256_srlv_epi64(_mm256_add_epi64(p3, DW_LD(bl + 96)), DW_LD(ts + 96));
+  __m256i ra = _mm256_castps_si256(
+      _mm256_shuffle_ps(_mm256_castsi256_ps(p0), _mm256_castsi256_ps(p2), _MM_SHUFFLE(2, 0, 2, 0)));
+  __m256i rb = _mm256_castps_si256(
+      _mm256_shuffle_ps(_mm256_castsi256_ps(p1), _mm256_castsi256_ps(p3), _MM_SHUFFLE(2, 0, 2, 0)));
+  ra = _mm256_add_epi32(ra, DW_LD(bh));
+  rb = _mm256_add_epi32(rb, DW_LD(bh + 32));
+  const __m256i order = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15,
+                                         0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+  __m256i v = _mm256_shuffle_epi8(_mm256_packs_epi32(ra, rb), order);
+  v = _mm256_min_epi16(_mm256_max_epi16(v, _mm256_set1_epi16((int16_t)k->lo)), _mm256_set1_epi16((int16_t)k->hi));
+  if (n >= DW_VL) {
+    _mm256_storeu_si256((__m256i *)(void *)dst, v);
+  } else {
+    _Alignas(32) int16_t buf[DW_VL];
+    _mm256_store_si256((__m256i *)(void *)buf, v);
+    memcpy(dst, buf, n * sizeof *dst);
+  }
+}
+
+#include "../i16x8_dw_loops.h"

@@ -1,0 +1,245 @@
+/* 16x8 fully connected, SSE4.1: 6 rows x 8 channels, K by int16 pairs through pmaddwd (each
+ * lane: x0 w0 + x1 w1 in int32, which cannot overflow: |w| <= 128) and paddd. Bit-exact with
+ * qk_ref_fc_i16x8 (SPEC.md §4, §1.5). The arithmetic and the int32 -> int64 flush bound are in
+ * ../i16x8_fc_common.h: negated int16 weights, int32 partials over at most QK_I16X8_FLUSH_PAIRS =
+ * 256 pairs (512 K), each folded into int64 by pmuldq (SSE4.1) with -rm onto a start value
+ * bias * rm + 2^(t-1) + 2^62. SSE has neither a 64-bit arithmetic shift nor per-lane shift counts:
+ * the +2^62 makes a logical shift exact (the low dword is corrected by qk_i16x8_shift_fix), and
+ * each qword lane is shifted by its own count with psrlq and the two results blended.
+ *
+ * Tile: 6 rows x 8 channels (2 xmm); 12 accumulators + 2 weight vectors + 1 broadcast + 1
+ * product fill the 16 xmm. A one-vector block (the N tail of 1..4 channels) takes 12 rows at a
+ * time. Each row's K pair is a 4-byte load from x itself plus pshufd; for odd K the last pair is
+ * one int16 widened with a zero, so nothing past a row is read.
+ *
+ * Packed layout, one block per 8 channels (nv = 2 vectors of 4; the last block has nv = 1 when
+ * N mod 8 is 1..4): [rq4 x nv | int16 weights: kp pairs x nv x 4 channels x 2], kp = ceil(K/2),
+ * lane l of vector j = channel 4 j + l, zero padded in K and N; 16-byte aligned throughout (the
+ * legacy-SSE memory operands of pmaddwd need it). */
+#include <smmintrin.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "qk/i16x8.h"
+#include "internal.h"
+#include "variants.h"
+#include "../i16x8_fc_common.h"
+
+#define QK_NAME(s) qk_i16x8_fc_6x8c2__sse41##s
+
+enum { MR = 6, NR = 8, MP = 12 };
+
+#define QK_INLINE static inline __attribute__((always_inline))
+
+/* Accumulators are a plain GCC vector of uint32 (paddd's view, wrapping adds defined in C): kept
+ * as __m128i, each update casts between views and GCC's PRE carries both, spilling the tile. */
+typedef uint32_t acc_v __attribute__((vector_size(16)));
+
+/* Requantization constants of 4 channels; qword i of the even (odd) rows is channel 2i (2i+1). */
+typedef struct rq4 {
+  _Alignas(16) int64_t ie[2], io[2]; /* bias * rm + 2^(t-1) + 2^62 */
+  int32_t me[4], mo[4];              /* -rm in the low dword of each qword */
+  int64_t te[2][2], to[2][2];        /* psrlq counts: t of channel 2i (2i+1) in te[i][0] (to[i][0]) */
+  int32_t fix[4];                    /* qk_i16x8_shift_fix(t), channel order */
+} rq4;
+
+static size_t kpairs(size_t k) { return (k + 1) / 2; }
+static size_t block_bytes(size_t nv, size_t k) { return nv * (sizeof(rq4) + 16 * kpairs(k)); }
+static size_t last_nv(size_t n) { return n - (n - 1) / NR * NR > 4 ? 2 : 1; }
+
+size_t QK_NAME(_packed_size)(size_t n, size_t k) {
+  size_t full, total;
+  if (!qk_mul_size((n - 1) / NR, block_bytes(2, k), &full) || !qk_add_size(full, block_bytes(last_nv(n), k), &total))
+    return SIZE_MAX & ~(size_t)63; /* unallocatable, and rounding it up to 64 cannot wrap */
+  return total;
+}
+
+void QK_NAME(_pack)(const qk_fc_i16x8_desc *d, const int8_t *w, const int64_t *bias, void *packed) {
+  const size_t N = d->out_ch, K = d->in_ch, kp = kpairs(K);
+  uint8_t *blk = packed;
+  for (size_t n0 = 0; n0 < N; n0 += NR) {
+    const size_t nv = N - n0 >= NR ? 2 : last_nv(N);
+    rq4 *rq = (rq4 *)(void *)blk;
+    int16_t *wp = (int16_t *)(void *)(blk + nv * sizeof(rq4));
+    for (size_t j = 0; j < nv; j++) {
+      memset(&rq[j], 0, sizeof rq[j]);
+      for (size_t l = 0; l < 4; l++) {
+        const size_t o = n0 + 4 * j + l, q = l / 2;
+        const bool in = o < N;
+        const qk_i16x8_chan c = qk_i16x8_chan_make(in ? d->multiplier[o] : 0, in ? d->shift[o] : 0,
+                                                   in && bias ? bias[o] : 0, QK_I16X8_SHIFT_BIAS);
+        (l & 1 ? rq[j].io : rq[j].ie)[q] = c.init;
+        (l & 1 ? rq[j].mo : rq[j].me)[2 * q] = c.neg_rm;
+        (l & 1 ? rq[j].to : rq[j].te)[q][0] = c.t;
+        rq[j].fix[l] = qk_i16x8_shift_fix(c.t);
+        for (size_t p = 0; p < kp; p++)
+          for (size_t h = 0; h < 2; h++) {
+            const size_t k = 2 * p + h;
+            wp[((p * nv + j) * 4 + l) * 2 + h] = (int16_t)(in && k < K ? -w[o * K + k] : 0);
+          }
+      }
+    }
+    blk += block_bytes(nv, K);
+  }
+}
+
+typedef struct tile_args {
+  const int16_t *x; /* row 0 of the tile; rows are K apart */
+  size_t k;
+  const __m128i *w; /* kp pairs x nv vectors */
+  const rq4 *rq;
+  int16_t *y;
+  size_t ldy, valid; /* output row stride; channels of the block to store */
+  __m128i lo, hi;    /* clamp, as int16 */
+  int64_t (*part)[2][2][2]; /* int64 partials between chunks (K > 512): [row][vector][even, odd] */
+} tile_args;
+
+QK_INLINE __m128i bcast_pair(const int16_t *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return _mm_set1_epi32(v);
+}
+
+QK_INLINE acc_v dot(acc_v acc, __m128i b, __m128i w) { return acc + (acc_v)_mm_madd_epi16(b, w); }
+
+/* Stores the low n int16 of v, n in [1, 8], never past y[n - 1]. */
+QK_INLINE void store_i16(int16_t *y, __m128i v, size_t n) {
+  if (n == 8) {
+    _mm_storeu_si128((__m128i *)(void *)y, v);
+    return;
+  }
+  if (n & 4) {
+    _mm_storel_epi64((__m128i *)(void *)y, v);
+    v = _mm_unpackhi_epi64(v, v);
+    y += 4;
+  }
+  if (n & 2) {
+    const int32_t t = _mm_cvtsi128_si32(v);
+    memcpy(y, &t, 4);
+    v = _mm_srli_epi64(v, 32);
+    y += 2;
+  }
+  if (n & 1) *y = (int16_t)_mm_cvtsi128_si32(v);
+}
+
+/* Clamps and stores one row of int32 results: packssdw saturates to int16, which commutes with a
+ * clamp inside the int16 range. */
+QK_INLINE void store_row(const size_t nv, const tile_args *t, const acc_v *v, int16_t *y) {
+  __m128i p = _mm_packs_epi32((__m128i)v[0], (__m128i)v[nv - 1]);
+  p = _mm_min_epi16(_mm_max_epi16(p, t->lo), t->hi);
+  store_i16(y, p, t->valid);
+}
+
+/* The two qwords of p shifted right (logically) by their own counts. */
+QK_INLINE __m128i srl2(__m128i p, const int64_t (*t)[2]) {
+  return _mm_blend_epi16(_mm_srl_epi64(p, _mm_load_si128((const __m128i *)(const void *)t[0])),
+                         _mm_srl_epi64(p, _mm_load_si128((const __m128i *)(const void *)t[1])), 0xF0);
+}
+
+/* mr rows x nv vectors of one block over all of K, then requantized and stored. */
+QK_INLINE void tile(const size_t mr, const size_t nv, const tile_args *t) {
+  const size_t K = t->k, kp = kpairs(K), full = K / 2;
+  int64_t(*part)[2][2][2] = t->part;
+  for (size_t c0 = 0;; c0 += QK_I16X8_FLUSH_PAIRS) {
+    /* This chunk: pairs [c0, c1), at most QK_I16X8_FLUSH_PAIRS of them (the flush bound). */
+    const size_t c1 = kp - c0 < QK_I16X8_FLUSH_PAIRS ? kp : c0 + QK_I16X8_FLUSH_PAIRS;
+    const size_t cf = c1 < full ? c1 : full; /* whole pairs of this chunk end here */
+    /* Declared per chunk: live across the chunk loop, GCC spills the accumulators. */
+    acc_v acc[MP][2];
+#pragma GCC unroll 12
+    for (size_t r = 0; r < mr; r++)
+#pragma GCC unroll 2
+      for (size_t j = 0; j < nv; j++) acc[r][j] = (acc_v){0};
+    const __m128i *w = t->w + c0 * nv;
+    const int16_t *x = t->x + 2 * c0;
+    size_t p = c0;
+    for (; p < cf; p++, w += nv, x += 2) {
+#pragma GCC unroll 12
+      for (size_t r = 0; r < mr; r++) {
+        const __m128i b = bcast_pair(x + r * K);
+#pragma GCC unroll 2
+        for (size_t j = 0; j < nv; j++) acc[r][j] = dot(acc[r][j], b, _mm_load_si128(w + j));
+      }
+    }
+    if (p < c1) { /* odd K: the last pair is (x[K-1], 0) */
+#pragma GCC unroll 12
+      for (size_t r = 0; r < mr; r++) {
+        const __m128i b = _mm_set1_epi32((int32_t)(uint16_t)x[r * K]);
+#pragma GCC unroll 2
+        for (size_t j = 0; j < nv; j++) acc[r][j] = dot(acc[r][j], b, _mm_load_si128(w + j));
+      }
+    }
+    /* Flush: int64 += (-S) * (-rm), even and odd channels apart; after the last chunk, shift. */
+    const bool first = c0 == 0, last = c1 == kp;
+#pragma GCC unroll 12
+    for (size_t r = 0; r < mr; r++)
+#pragma GCC unroll 2
+      for (size_t j = 0; j < nv; j++) {
+        const rq4 *q = &t->rq[j];
+        const __m128i a = (__m128i)acc[r][j];
+        const __m128i se = _mm_load_si128((const __m128i *)(const void *)(first ? q->ie : part[r][j][0]));
+        const __m128i so = _mm_load_si128((const __m128i *)(const void *)(first ? q->io : part[r][j][1]));
+        const __m128i pe = _mm_add_epi64(se, _mm_mul_epi32(a, _mm_load_si128((const __m128i *)(const void *)q->me)));
+        const __m128i po =
+            _mm_add_epi64(so, _mm_mul_epi32(_mm_srli_epi64(a, 32), _mm_load_si128((const __m128i *)(const void *)q->mo)));
+        if (last) {
+          const __m128i re = srl2(pe, q->te), ro = srl2(po, q->to);
+          /* re holds channels 0 and 2 in even qword halves' low dwords, ro channels 1 and 3. */
+          const __m128i v = _mm_blend_epi16(re, _mm_slli_epi64(ro, 32), 0xCC);
+          acc[r][j] = (acc_v)_mm_add_epi32(v, _mm_load_si128((const __m128i *)(const void *)q->fix));
+        } else {
+          _mm_store_si128((__m128i *)(void *)part[r][j][0], pe);
+          _mm_store_si128((__m128i *)(void *)part[r][j][1], po);
+        }
+      }
+    if (last) {
+#pragma GCC unroll 12
+      for (size_t r = 0; r < mr; r++) store_row(nv, t, acc[r], t->y + r * t->ldy);
+      return;
+    }
+  }
+}
+
+typedef void (*tile_fn)(const tile_args *);
+#define QK_TILE(mr, nv) \
+  static void tile_##mr##x##nv(const tile_args *t) { tile(mr, nv, t); }
+#define QK_TILES(mr) QK_TILE(mr, 1) QK_TILE(mr, 2)
+QK_TILES(1)
+QK_TILES(2)
+QK_TILES(3)
+QK_TILES(4)
+QK_TILES(5)
+QK_TILES(6)
+QK_TILE(12, 1)
+static const tile_fn tiles[MR + 1][2] = {{NULL, NULL},         {tile_1x1, tile_1x2}, {tile_2x1, tile_2x2},
+                                         {tile_3x1, tile_3x2}, {tile_4x1, tile_4x2}, {tile_5x1, tile_5x2},
+                                         {tile_6x1, tile_6x2}};
+
+void QK_NAME(_run)(const qk_fc_i16x8_desc *d, const void *packed, size_t batch, const int16_t *x, int16_t *y) {
+  const size_t K = d->in_ch, N = d->out_ch;
+  _Alignas(16) int64_t part[MP][2][2][2];
+  tile_args t = {.k = K, .ldy = N, .lo = _mm_set1_epi16((short)d->act_min), .hi = _mm_set1_epi16((short)d->act_max),
+                 .part = part};
+  for (size_t m = 0; m < batch; m += MP) {
+    const size_t mr = batch - m < MP ? batch - m : MP;
+    const uint8_t *blk = packed;
+    for (size_t n0 = 0; n0 < N; n0 += NR) {
+      const size_t nv = N - n0 >= NR ? 2 : last_nv(N);
+      t.rq = (const rq4 *)(const void *)blk;
+      t.w = (const __m128i *)(const void *)(blk + nv * sizeof(rq4));
+      t.valid = N - n0 < NR ? N - n0 : NR;
+      if (mr == MP && nv == 1) {
+        t.x = x + m * K, t.y = y + m * N + n0;
+        tile_12x1(&t);
+      } else {
+        for (size_t r = 0; r < mr; r += MR) {
+          const size_t n = mr - r < MR ? mr - r : MR;
+          t.x = x + (m + r) * K, t.y = y + (m + r) * N + n0;
+          tiles[n][nv - 1](&t);
+        }
+      }
+      blk += block_bytes(nv, K);
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/* Machine probes timed in the same run as the kernels, so targets stated against the hardware
+ * (the VNNI peak per cycle, the time to stream weights from memory) use figures measured beside
+ * them rather than datasheet numbers: the core clock from a chain of dependent adds, and the
+ * single-core read bandwidth over a buffer far larger than the caches. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gbench.h"
+#include "qkb_internal.h"
+
+enum { ADDS_PER_STEP = 16 };
+static const size_t STREAM_BYTES = (size_t)512 << 20;
+
+/* One add per cycle: each depends on the previous, so the loop runs at the clock. */
+static uint64_t dependent_adds(uint64_t steps, uint64_t x) {
+  for (uint64_t i = 0; i < steps; i++) {
+#if defined(__x86_64__)
+    __asm__ volatile(".rept 16\n\tadd $1, %0\n\t.endr" : "+r"(x));
+#elif defined(__aarch64__)
+    __asm__ volatile(".rept 16\n\tadd %0, %0, #1\n\t.endr" : "+r"(x));
+#else
+    x += 16; /* no probe on this architecture: reported as an error below */
+#endif
+  }
+  return x;
+}
+
+static void bm_clock(qkb_state *st, void *user) {
+  (void)user;
+#if !defined(__x86_64__) && !defined(__aarch64__)
+  qkb_skip_with_error(st, "no clock probe for this architecture");
+  return;
+#endif
+  const uint64_t steps = 1u << 20;
+  uint64_t x = 0;
+  while (qkb_keep_running(st)) x = dependent_adds(steps, x);
+  if (x == 1) qkb_set_label(st, "impossible"); /* keeps x alive */
+  /* cycles per second = adds per second */
+  qkb_counter(st, "hz", (double)steps * ADDS_PER_STEP, QKB_COUNTER_ITERATION_INVARIANT_RATE);
+}
+
+static uint64_t *stream_buf;
+
+static void bm_stream(qkb_state *st, void *user) {
+  (void)user;
+  if (!stream_buf) {
+    stream_buf = malloc(STREAM_BYTES);
+    if (!stream_buf) {
+      qkb_skip_with_error(st, "cannot allocate the stream buffer");
+      return;
+    }
+    memset(stream_buf, 1, STREAM_BYTES);
+  }
+  const size_t n = STREAM_BYTES / sizeof(uint64_t);
+  uint64_t total = 0;
+  while (qkb_keep_running(st)) {
+    uint64_t a[8] = {0};
+    for (size_t i = 0; i < n; i += 8)
+      for (int j = 0; j < 8; j++) a[j] += stream_buf[i + (size_t)j];
+    for (int j = 0; j < 8; j++) total += a[j];
+  }
+  if (total == 1) qkb_set_label(st, "impossible");
+  qkb_counter(st, "bytes_per_second", (double)STREAM_BYTES, QKB_COUNTER_ITERATION_INVARIANT_RATE);
+}
+
+bool qkb_register_machine(bool real_time) {
+  qkb_options o = {.unit = QKB_UNIT_MS, .use_real_time = real_time};
+  return qkb_register("machine/probe/clock_dependent_add", bm_clock, NULL, &o) &&
+         qkb_register("machine/probe/stream_read_512MiB", bm_stream, NULL, &o);
+}
+
+void qkb_machine_shutdown(void) {
+  free(stream_buf);
+  stream_buf = NULL;
+}
