@@ -61,7 +61,8 @@ static void detect(void) {
   if (pkg && pkg->name[0]) snprintf(cpu_name, sizeof cpu_name, "%s", pkg->name);
 #if defined(__x86_64__) || defined(__i386__)
   supported[QK_ISA_SSE41] = cpuinfo_has_x86_sse4_1();
-  supported[QK_ISA_AVX2] = cpuinfo_has_x86_avx2();
+  /* The avx2 folder is built with -mfma -mf16c too (the float kernels): it needs all three. */
+  supported[QK_ISA_AVX2] = cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3() && cpuinfo_has_x86_f16c();
   supported[QK_ISA_AVXVNNI] = cpuinfo_has_x86_avx2() && has_avxvnni();
   supported[QK_ISA_AVX512VNNI] = cpuinfo_has_x86_avx512f() && cpuinfo_has_x86_avx512bw() &&
                                  cpuinfo_has_x86_avx512dq() && cpuinfo_has_x86_avx512vl() &&
@@ -80,6 +81,7 @@ static void detect(void) {
   supported[QK_ISA_NEON] = cpuinfo_has_arm_neon();
   supported[QK_ISA_NEONDOT] = cpuinfo_has_arm_neon_dot();
   supported[QK_ISA_I8MM] = supported[QK_ISA_NEONDOT] && (getauxval(AT_HWCAP2) & HWCAP2_I8MM);
+  supported[QK_ISA_NEONFP16] = cpuinfo_has_arm_neon_fp16_arith();
   if (supported[QK_ISA_NEON]) add_feature("neon");
   if (supported[QK_ISA_NEONDOT]) add_feature("dotprod");
   if (supported[QK_ISA_I8MM]) add_feature("i8mm");

@@ -8,6 +8,7 @@
 #include "variants.h"
 #include "conv_gemm.h"
 #include "conv_gemm_i16x8.h"
+#include "conv_gemm_f32.h"
 
 #define QK_IMPL_FC_INT8(name) \
   static const qk_fc_int8_impl name##_impl = {name##_packed_size, name##_pack, name##_run};
@@ -35,6 +36,7 @@
 #define QK_IMPL_FC_F32(name) \
   static const qk_fc_float_impl name##_impl = {name##_packed_size, name##_pack, name##_run};
 #define QK_IMPL_FC_F16W(name) QK_IMPL_FC_F32(name)
+#define QK_IMPL_FC_F16(name) QK_IMPL_FC_F32(name)
 #define QK_IMPL_CONV2D_F32(name) \
   static const qk_conv2d_float_impl name##_impl = {name##_packed_size, name##_pack, name##_workspace_size, name##_run};
 #define QK_IMPL_CONV2D_F16W(name) QK_IMPL_CONV2D_F32(name)
@@ -83,15 +85,39 @@
   }                                                                                                      \
   QK_IMPL_CONV2D_I16X8(name)
 
+/* The same for the float paths: im2col of float rows (0.0f padding) + an f32 or f16w FC
+ * microkernel (kernels/conv_gemm_f32.c); wbytes is the FC's weight element size. */
+#define QK_IMPL_CONV_GEMM_FLOAT(name, fc, mr, wbytes)                                                      \
+  static size_t name##_packed_size(const qk_conv2d_f32_desc *d) {                                         \
+    return qk_conv_gemm_f32_packed_size(&fc##_impl, d);                                                   \
+  }                                                                                                        \
+  static void name##_pack(const qk_conv2d_f32_desc *d, const void *w, const float *b, void *p) {          \
+    qk_conv_gemm_f32_pack(&fc##_impl, wbytes, d, w, b, p);                                                \
+  }                                                                                                        \
+  static size_t name##_workspace_size(const qk_conv2d_f32_desc *d, const qk_conv2d_geom *g) {             \
+    return qk_conv_gemm_f32_workspace_size(mr, d, g);                                                     \
+  }                                                                                                        \
+  static void name##_run(const qk_conv2d_f32_desc *d, const qk_conv2d_geom *g, const void *p, const float *x, \
+                         float *y, void *ws) {                                                             \
+    qk_conv_gemm_f32_run(&fc##_impl, mr, d, g, p, x, y, ws);                                              \
+  }                                                                                                        \
+  QK_IMPL_CONV2D_F32(name)
+#define QK_CONV_GEMM_WBYTES_F32 4
+#define QK_CONV_GEMM_WBYTES_F16W 2
+
 #define QK_VARIANT(op, path, isa, name, mr, nr, kr) QK_IMPL_##op##_##path(name)
 #define QK_CONV_GEMM(ISA, isa, tile, mr, nr, kr) \
   QK_IMPL_CONV_GEMM(qk_int8_conv2d_gemm_##tile##__##isa, qk_int8_fc_##tile##__##isa, mr)
 #define QK_CONV_GEMM_I16X8(ISA, isa, tile, mr, nr, kr) \
   QK_IMPL_CONV_GEMM_I16X8(qk_i16x8_conv2d_gemm_##tile##__##isa, qk_i16x8_fc_##tile##__##isa, mr)
+#define QK_CONV_GEMM_FLOAT(PATH, path, ISA, isa, tile, mr, nr, kr)                                   \
+  QK_IMPL_CONV_GEMM_FLOAT(qk_##path##_conv2d_gemm_##tile##__##isa, qk_##path##_fc_##tile##__##isa, mr, \
+                          QK_CONV_GEMM_WBYTES_##PATH)
 #include "variants.def"
 #undef QK_VARIANT
 #undef QK_CONV_GEMM
 #undef QK_CONV_GEMM_I16X8
+#undef QK_CONV_GEMM_FLOAT
 
 static const qk_variant table[] = {
 #define QK_VARIANT(op, path, isa, name, mr, nr, kr) \
@@ -100,10 +126,13 @@ static const qk_variant table[] = {
   QK_VARIANT(CONV2D, INT8, ISA, qk_int8_conv2d_gemm_##tile##__##isa, mr, nr, kr)
 #define QK_CONV_GEMM_I16X8(ISA, isa, tile, mr, nr, kr) \
   QK_VARIANT(CONV2D, I16X8, ISA, qk_i16x8_conv2d_gemm_##tile##__##isa, mr, nr, kr)
+#define QK_CONV_GEMM_FLOAT(PATH, path, ISA, isa, tile, mr, nr, kr) \
+  QK_VARIANT(CONV2D, PATH, ISA, qk_##path##_conv2d_gemm_##tile##__##isa, mr, nr, kr)
 #include "variants.def"
 #undef QK_VARIANT
 #undef QK_CONV_GEMM
 #undef QK_CONV_GEMM_I16X8
+#undef QK_CONV_GEMM_FLOAT
 };
 
 size_t qk_variant_count(void) { return sizeof table / sizeof table[0]; }
@@ -118,7 +147,7 @@ const qk_variant *qk_variant_find(const char *name) {
 }
 
 static const char *const isa_names[QK_ISA_COUNT] = {
-    "scalar", "sse41", "avx2", "avxvnni", "avx512vnni", "neon", "neondot", "i8mm",
+    "scalar", "sse41", "avx2", "avxvnni", "avx512vnni", "neon", "neondot", "i8mm", "neonfp16",
 };
 
 const char *qk_isa_name(qk_isa isa) { return isa < QK_ISA_COUNT ? isa_names[isa] : "?"; }
@@ -138,7 +167,7 @@ const char *qk_op_name(qk_op op) {
   return op < QK_OP_COUNT ? names[op] : "?";
 }
 const char *qk_path_name(qk_path path) {
-  static const char *const names[QK_PATH_COUNT] = {"int8", "i16x8", "f32", "f16w", "dynamic"};
+  static const char *const names[QK_PATH_COUNT] = {"int8", "i16x8", "f32", "f16w", "dynamic", "f16"};
   return path < QK_PATH_COUNT ? names[path] : "?";
 }
 
@@ -152,6 +181,7 @@ const char *qk_variant_unavailable(const qk_variant *v) {
   static const char *const lacks[QK_ISA_COUNT] = {
       "CPU lacks scalar", "CPU lacks sse41", "CPU lacks avx2", "CPU lacks avxvnni",
       "CPU lacks avx512vnni", "CPU lacks neon", "CPU lacks neondot", "CPU lacks i8mm",
+      "CPU lacks neonfp16",
   };
   if (!qk_isa_supported(v->isa)) return lacks[v->isa];
   if (v->isa > qk_isa_cap()) return "above the QK_ISA cap";
@@ -178,7 +208,7 @@ const qk_variant *qk_dispatch(qk_op op, qk_path path) {
     }
   }
   if (qk_isa_cap() == QK_ISA_COUNT) {
-    qk_fail(QK_ERR_PARAM, "QK_ISA=%s is not one of scalar sse41 avx2 avxvnni avx512vnni neon neondot i8mm",
+    qk_fail(QK_ERR_PARAM, "QK_ISA=%s is not one of scalar sse41 avx2 avxvnni avx512vnni neon neondot i8mm neonfp16",
             getenv("QK_ISA"));
     return NULL;
   }

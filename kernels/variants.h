@@ -58,6 +58,7 @@
   void name##_pack(const qk_fc_f32_desc *d, const void *w, const float *bias, void *packed);  \
   void name##_run(const qk_fc_f32_desc *d, const void *packed, size_t batch, const float *x, float *y);
 #define QK_DECL_FC_F16W(name) QK_DECL_FC_F32(name)
+#define QK_DECL_FC_F16(name) QK_DECL_FC_F32(name)
 #define QK_DECL_CONV2D_F32(name)                                                                   \
   size_t name##_packed_size(const qk_conv2d_f32_desc *d);                                         \
   void name##_pack(const qk_conv2d_f32_desc *d, const void *w, const float *bias, void *packed);  \
@@ -91,9 +92,12 @@
 #define QK_CONV_GEMM(ISA, isa, tile, mr, nr, kr)
 /* 16x8 conv-via-GEMM variants are static in registry.c (conv_gemm_i16x8.c): nothing to declare. */
 #define QK_CONV_GEMM_I16X8(ISA, isa, tile, mr, nr, kr)
+/* Float conv-via-GEMM variants are static in registry.c too (conv_gemm_f32.c). */
+#define QK_CONV_GEMM_FLOAT(PATH, path, ISA, isa, tile, mr, nr, kr)
 #include "variants.def"
 #undef QK_VARIANT
 #undef QK_CONV_GEMM
 #undef QK_CONV_GEMM_I16X8
+#undef QK_CONV_GEMM_FLOAT
 
 #endif

@@ -18,7 +18,8 @@ static const fc_case_list *cases_for(const qk_variant *v) {
 }
 
 size_t qkc_case_count(const qk_variant *v) {
-  if (v->path == QK_PATH_F32 || v->path == QK_PATH_F16W || v->path == QK_PATH_DYNAMIC) return float_case_count(v);
+  if (v->path == QK_PATH_F32 || v->path == QK_PATH_F16W || v->path == QK_PATH_DYNAMIC || v->path == QK_PATH_F16)
+    return float_case_count(v);
   if (v->path == QK_PATH_I16X8) return i16x8_case_count(v);
   if (v->path != QK_PATH_INT8) return 0;
   switch (v->op) {
@@ -42,7 +43,7 @@ bool qkc_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report *
     r->failed++;
     return false;
   }
-  if (v->path == QK_PATH_F32 || v->path == QK_PATH_F16W || v->path == QK_PATH_DYNAMIC)
+  if (v->path == QK_PATH_F32 || v->path == QK_PATH_F16W || v->path == QK_PATH_DYNAMIC || v->path == QK_PATH_F16)
     return float_run_case(v, seed, index, r);
   if (v->path == QK_PATH_I16X8) return i16x8_run_case(v, seed, index, r);
   switch (v->op) {
@@ -65,7 +66,7 @@ void qkc_check_variant(const qk_variant *v, uint64_t seed, FILE *out, qkc_report
   if (out) {
     fprintf(out, "%-40s %5zu cases  %5zu passed  %3zu failed  %3zu mistrusted", v->name, r->cases, r->passed,
             r->failed, r->mistrusted);
-    const bool bounded = (v->path == QK_PATH_F32 || v->path == QK_PATH_F16W) &&
+    const bool bounded = (v->path == QK_PATH_F32 || v->path == QK_PATH_F16W || v->path == QK_PATH_F16) &&
                          (v->op == QK_OP_FC || v->op == QK_OP_CONV2D || v->op == QK_OP_DWCONV2D || v->op == QK_OP_AVGPOOL);
     if (bounded) fprintf(out, "  max error %.3f of bound", r->max_err_ratio);
     fputc('\n', out);

@@ -60,7 +60,8 @@ void qk_i16x8_fc_4x16c1__neon_pack(const qk_fc_i16x8_desc *d, const int8_t *w, c
   }
 }
 
-/* acc[r][*] += x[r][k] * w[k][0..15] for the k in lane L of xv[r]; w8 points at that k's 16 weights. */
+/* acc[r][*] += x[r][k] * w[k][0..15] for the k in lane L of xv[r]; wp points at the step's first k.
+ * A macro, not a loop: SMLAL by element takes the lane as an immediate. */
 #define MAC_LANE(L)                                                                  \
   do {                                                                               \
     const int8x16_t w8 = vld1q_s8(wp + (L) * NR);                                    \

@@ -29,6 +29,10 @@ typedef struct dw_acc {
 #define DW_LD(p) _mm256_load_si256((const __m256i *)(const void *)(p))
 
 DW_INLINE void dw_zero(dw_acc *a) { a->e = a->o = _mm256_setzero_si256(); }
+DW_INLINE void dw_begin(dw_acc *a, const uint8_t *g) {
+  (void)g;
+  dw_zero(a);
+}
 
 /* n < 16 only when C < 16: copy the valid lanes, the rest stay 0. Out of line, so the
  * common path keeps x in a register. */

@@ -33,6 +33,10 @@ typedef struct dw_acc {
 #define DW_LD(p) _mm_load_si128((const __m128i *)(const void *)(p))
 
 DW_INLINE void dw_zero(dw_acc *a) { a->e = a->o = _mm_setzero_si128(); }
+DW_INLINE void dw_begin(dw_acc *a, const uint8_t *g) {
+  (void)g;
+  dw_zero(a);
+}
 
 /* n < 8 only when C < 8: copy the valid lanes, the rest stay 0. Out of line, so the
  * common path keeps x in a register. */

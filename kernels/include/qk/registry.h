@@ -31,6 +31,9 @@ typedef enum qk_isa {
   QK_ISA_NEON,
   QK_ISA_NEONDOT,
   QK_ISA_I8MM,
+  /* ARMv8.2 FP16 arithmetic (FMLA on half lanes). Only the f16 path has variants at this level;
+   * it sits last so every other path's dispatch is unchanged. */
+  QK_ISA_NEONFP16,
   QK_ISA_COUNT
 } qk_isa;
 
@@ -51,8 +54,18 @@ typedef enum qk_op {
  * int16 quantize / dequantize / requantize). */
 /* F32: the float baseline. F16W: float16 weights widened exactly (FC, convs) and the binary16
  * conversions (QUANTIZE: f32 -> f16, DEQUANTIZE: f16 -> f32). DYNAMIC: int8 weights, float
- * activations quantized per row at run time (FC, CONV2D). */
-typedef enum qk_path { QK_PATH_INT8 = 0, QK_PATH_I16X8, QK_PATH_F32, QK_PATH_F16W, QK_PATH_DYNAMIC, QK_PATH_COUNT } qk_path;
+ * activations quantized per row at run time (FC, CONV2D). F16: native binary16 arithmetic, a
+ * different numerical contract (SPEC.md §14, u = 2^-11): float32 x and y converted at the edges,
+ * binary16 weights, products accumulated in binary16, the float32 bias added at the end (FC). */
+typedef enum qk_path {
+  QK_PATH_INT8 = 0,
+  QK_PATH_I16X8,
+  QK_PATH_F32,
+  QK_PATH_F16W,
+  QK_PATH_DYNAMIC,
+  QK_PATH_F16,
+  QK_PATH_COUNT
+} qk_path;
 
 /* Variant interface for int8 FC. pack() writes a self-contained buffer (64-byte aligned, of
  * packed_size() bytes) holding weights, folded bias terms and requantization constants; run() reads
