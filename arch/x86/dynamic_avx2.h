@@ -66,29 +66,37 @@ static inline qkd_qparams qkd8_params(const float *x, size_t n, bool asymmetric)
   return qkd_params_asymmetric(qkd8_hmin(_mm256_min_ps(lo0, lo1)), qkd8_hmax(_mm256_max_ps(hi0, hi1)));
 }
 
+/* A rounded product never fused into a following add or sub, whatever -ffp-contract says (GCC
+ * writes the _ps intrinsics as vector operators; see avx512vnni/dynamic_gemm.h). */
+QKD8_INLINE __m256 qkd8_mul(__m256 a, __m256 b) {
+  __m256 p = _mm256_mul_ps(a, b);
+  __asm__("" : "+x"(p));
+  return p;
+}
+
 /* int32(roundf(x[i..i+8) * inv [+ off])) by the exact rounding of dynamic_quant.h; lanes at or
  * past n read as 0.0f; not yet clamped. */
 QKD8_INLINE __m256i qkd8_quant8(const float *x, size_t i, size_t n, __m256 inv, __m256 off, bool asymmetric) {
   const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000)), half = _mm256_set1_ps(QKD_HALF_DOWN);
   const __m256 xv = i + 8 <= n ? _mm256_loadu_ps(x + i) : _mm256_maskload_ps(x + i, qkd8_mask(i < n ? n - i : 0));
-  __m256 v = _mm256_mul_ps(xv, inv);
+  __m256 v = qkd8_mul(xv, inv);
   if (asymmetric) v = _mm256_add_ps(off, v);
   return _mm256_cvttps_epi32(_mm256_add_ps(v, _mm256_or_ps(_mm256_and_ps(v, sign), half)));
 }
 
-/* One vector of outputs from int32 accumulators, in the reference's operation order (separate
- * multiply and add, never fused). rs, s_w, bias: the block header rows of this vector; srow: the
+/* One vector of outputs from int32 accumulators, in the reference's operation order (every
+ * product pinned by qkd8_mul, never fused). rs, s_w, bias: the block header rows of this vector; srow: the
  * row scale (FC) or the image scale (conv); off: the row's float zero point (FC asymmetric). */
 QKD8_INLINE __m256 qkd8_output(const int mode, __m256i acc, const void *rs, const void *s_w, const void *bias,
                                __m256 srow, __m256 off, __m256 lo, __m256 hi) {
   __m256 f = _mm256_cvtepi32_ps(acc), v;
   if (mode == QKD_EPI_FC_ASYM) {
     const __m256 rsf = _mm256_cvtepi32_ps(_mm256_load_si256((const __m256i *)rs));
-    f = _mm256_cvtepi32_ps(_mm256_cvttps_epi32(_mm256_sub_ps(f, _mm256_mul_ps(rsf, off))));
+    f = _mm256_cvtepi32_ps(_mm256_cvttps_epi32(_mm256_sub_ps(f, qkd8_mul(rsf, off))));
   }
   const __m256 sw = _mm256_load_ps((const float *)s_w), b = _mm256_load_ps((const float *)bias);
-  if (mode == QKD_EPI_CONV) v = _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(f, sw), srow), b);
-  else v = _mm256_add_ps(b, _mm256_mul_ps(f, _mm256_mul_ps(srow, sw)));
+  if (mode == QKD_EPI_CONV) v = _mm256_add_ps(qkd8_mul(_mm256_mul_ps(f, sw), srow), b);
+  else v = _mm256_add_ps(b, qkd8_mul(f, _mm256_mul_ps(srow, sw)));
   /* Bound first: vmaxps / vminps return the second operand on ties and NaN, as the reference's
    * `v < lo ? lo : v > hi ? hi : v` returns v. */
   return _mm256_min_ps(hi, _mm256_max_ps(lo, v));

@@ -94,7 +94,7 @@ typedef struct qkd_tile {
   size_t lda, groups;
   const uint8_t *blk;
   size_t nv;
-  int32_t c_init; /* accumulators start at c_init * rowsum */
+  int32_t c_init; /* c_init * rowsum is added to the sums */
   int mode;
   const float *s_row, *off_f;
   float s_img;

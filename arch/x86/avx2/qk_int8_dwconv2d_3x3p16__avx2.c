@@ -183,7 +183,8 @@ void QK_NAME(_run)(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g, const 
           const long iy = iy0 + (long)(ky * d->dilation_h);
           for (size_t kx = 0; kx < KW; kx++) {
             const long ix = ix0 + (long)(kx * d->dilation_w);
-            tap[ky * KW + kx] = iy >= 0 && iy < H && ix >= 0 && ix < W ? xb + ((size_t)iy * d->in_w + (size_t)ix) * C : zprow;
+            const bool in = iy >= 0 && iy < H && ix >= 0 && ix < W;
+            tap[ky * KW + kx] = in ? xb + ((size_t)iy * d->in_w + (size_t)ix) * C : zprow;
           }
         }
         int8_t *yp = y + ((b * g->out_h + oy) * g->out_w + ox) * O;

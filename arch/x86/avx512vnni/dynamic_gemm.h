@@ -4,8 +4,8 @@
  * Quantization (qkd_quantize): a max |x| (vrangeps) or min / max reduction, the scalar
  * parameters of ../dynamic_quant.h, then v = x * inv (+ offset) and the exact roundf of that
  * file, cvtt(v + copysign(QKD_HALF_DOWN, v)), 64 floats per step. Two saturating packs clamp to
- * [-128, 127] (a vpermd undoes their 128-bit lane interleave) and the max with qmin completes the
- * reference's clamp. Rows are stored as u8 = q ^ 0x80 = q + 128 for vpdpbusd.
+ * [-128, 127] (a vpermd undoes their 128-bit lane interleave; the tail uses vpmovsdb) and the max
+ * with qmin completes the reference's clamp. Rows are stored as u8 = q ^ 0x80 = q + 128 for vpdpbusd.
  *
  * GEMM: vpdpbusd of the u8 rows with s8 weights. sum_k (q_k + 128 + c) w_k over the packed K
  * = dot + (128 + c) rowsum(w), so accumulators start at -(128 + c) rowsum, c being the value
@@ -13,7 +13,7 @@
  * zero weights). Everything wraps in 32 bits; the reference's int32 dot fits, so the result is
  * its dot exactly.
  *
- * Epilogue, all with separate multiply and add intrinsics (never fused), in the reference's order:
+ * Epilogue, with every product pinned by qkd_mul (never fused), in the reference's order:
  *   FC symmetric:  y = bias + float(dot) * (s_row * s_w)
  *   FC asymmetric: dot' = int(float(dot) - float(rowsum) * float(offset)), then as symmetric
  *   Conv:          y = float(acc) * s_w * s_img + bias   (bias -0.0f when absent: x + -0 == x)
@@ -85,6 +85,16 @@ static inline void qkd_pack(size_t N, size_t K, const int8_t *w, size_t ldw, con
   }
 }
 
+/* A rounded float product that is never fused into a following add or sub. GCC writes the _ps
+ * intrinsics as vector operators, which -ffp-contract=fast (GCC's default outside ISO C modes)
+ * turns into FMAs; the empty asm pins the product. The build's -std=c11 already keeps contraction
+ * off; this keeps the bit-exactness independent of that flag. */
+QKD_INLINE __m512 qkd_mul(__m512 a, __m512 b) {
+  __m512 p = _mm512_mul_ps(a, b);
+  __asm__("" : "+v"(p));
+  return p;
+}
+
 /* ---- run-time quantization ---- */
 
 static inline __mmask16 qkd_mask16(size_t left) {
@@ -94,14 +104,14 @@ static inline __mmask16 qkd_mask16(size_t left) {
 /* int32(roundf(x * inv [+ off])) for 16 floats, not yet clamped (dynamic_quant.h). */
 QKD_INLINE __m512i qkd_quant16(__m512 xv, __m512 inv, __m512 off, bool asymmetric) {
   const __m512i sign = _mm512_set1_epi32((int)0x80000000), half = _mm512_castps_si512(_mm512_set1_ps(QKD_HALF_DOWN));
-  __m512 v = _mm512_mul_ps(xv, inv);
+  __m512 v = qkd_mul(xv, inv);
   if (asymmetric) v = _mm512_add_ps(off, v);
   /* (v & sign) | half: copysign(QKD_HALF_DOWN, v) in one vpternlogd. */
   const __m512 c = _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(v), sign, half, 0xEA));
   return _mm512_cvttps_epi32(_mm512_add_ps(v, c));
 }
 
-/* Quantizes x[0, n) into u[0, round_up(n, 64)) as q ^ 0x80 (the bytes past n hold a quantized
+/* Quantizes x[0, n) into u[0, round_up(n, 16)) as q ^ 0x80 (the bytes past n hold a quantized
  * 0.0f, which only ever meets zero weights or is overwritten). */
 static inline qkd_qparams qkd_quantize(const float *x, size_t n, bool asymmetric, uint8_t *u) {
   qkd_qparams p;
@@ -133,7 +143,7 @@ static inline qkd_qparams qkd_quantize(const float *x, size_t n, bool asymmetric
     p = qkd_params_asymmetric(_mm512_reduce_min_ps(_mm512_min_ps(lo0, lo1)),
                               _mm512_reduce_max_ps(_mm512_max_ps(hi0, hi1)));
   }
-  const size_t padded = qk_round_up(n, 64);
+  const size_t padded = qk_round_up(n, 16);
   if (p.zero) {
     memset(u, 0x80, padded);
     return p;
@@ -142,17 +152,21 @@ static inline qkd_qparams qkd_quantize(const float *x, size_t n, bool asymmetric
   const __m512i qmin = _mm512_set1_epi8((char)p.qmin), flip = _mm512_set1_epi8((char)0x80);
   /* Dword 4 L + j of the packed bytes holds elements 4 L .. 4 L + 3 of vector j. */
   const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  for (size_t i = 0; i < padded; i += 64) {
-    __m512i r[4];
-    for (size_t j = 0; j < 4; j++) {
-      const size_t at = i + 16 * j;
-      const __m512 xv = at + 16 <= n ? _mm512_loadu_ps(x + at)
-                                     : _mm512_maskz_loadu_ps(qkd_mask16(at < n ? n - at : 0), x + at);
-      r[j] = qkd_quant16(xv, inv, off, asymmetric);
-    }
-    const __m512i b = _mm512_packs_epi16(_mm512_packs_epi32(r[0], r[1]), _mm512_packs_epi32(r[2], r[3]));
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const __m512i r0 = qkd_quant16(_mm512_loadu_ps(x + i), inv, off, asymmetric);
+    const __m512i r1 = qkd_quant16(_mm512_loadu_ps(x + i + 16), inv, off, asymmetric);
+    const __m512i r2 = qkd_quant16(_mm512_loadu_ps(x + i + 32), inv, off, asymmetric);
+    const __m512i r3 = qkd_quant16(_mm512_loadu_ps(x + i + 48), inv, off, asymmetric);
+    const __m512i b = _mm512_packs_epi16(_mm512_packs_epi32(r0, r1), _mm512_packs_epi32(r2, r3));
     const __m512i q = _mm512_max_epi8(_mm512_permutexvar_epi32(order, b), qmin);
     _mm512_storeu_si512(u + i, _mm512_xor_si512(q, flip));
+  }
+  /* The rest 16 at a time (short rows are common: K = 16..144), vpmovsdb saturating. */
+  for (; i < n; i += 16) {
+    const __m512i r = qkd_quant16(_mm512_maskz_loadu_ps(qkd_mask16(n - i), x + i), inv, off, asymmetric);
+    const __m128i q = _mm_max_epi8(_mm512_cvtsepi32_epi8(r), _mm512_castsi512_si128(qmin));
+    _mm_storeu_si128((__m128i *)(void *)(u + i), _mm_xor_si128(q, _mm512_castsi512_si128(flip)));
   }
   return p;
 }
@@ -164,7 +178,7 @@ typedef struct qkd_tile {
   size_t lda, groups;
   const uint8_t *blk; /* packed block */
   size_t nv;
-  int32_t c_init;     /* accumulators start at c_init * rowsum: -(128 + pad value) */
+  int32_t c_init;     /* c_init * rowsum is added to the sums: -(128 + pad value) */
   int mode;
   const float *s_row; /* FC: scale of each row of the tile */
   const float *off_f; /* FC asymmetric: float zero point of each row */
@@ -190,10 +204,10 @@ QKD_INLINE void qkd_epilogue(const size_t mr, const size_t nv, const int mode, c
       if (mode == QKD_EPI_FC_ASYM) {
         /* TFLite: dotprod -= row_sum * batch_offset, in float, back into the int32 dot. */
         const __m512 rs = _mm512_cvtepi32_ps(_mm512_load_si512(t->blk + j * 64));
-        f = _mm512_cvtepi32_ps(_mm512_cvttps_epi32(_mm512_sub_ps(f, _mm512_mul_ps(rs, off))));
+        f = _mm512_cvtepi32_ps(_mm512_cvttps_epi32(_mm512_sub_ps(f, qkd_mul(rs, off))));
       }
-      if (mode == QKD_EPI_CONV) v = _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(f, s_w), srow), bias);
-      else v = _mm512_add_ps(bias, _mm512_mul_ps(f, _mm512_mul_ps(srow, s_w)));
+      if (mode == QKD_EPI_CONV) v = _mm512_add_ps(qkd_mul(_mm512_mul_ps(f, s_w), srow), bias);
+      else v = _mm512_add_ps(bias, qkd_mul(f, _mm512_mul_ps(srow, s_w)));
       v = _mm512_min_ps(hi, _mm512_max_ps(lo, v));
       if (j + 1 < nv) _mm512_storeu_ps(yr + 16 * j, v);
       else _mm512_mask_storeu_ps(yr + 16 * j, t->last, v);

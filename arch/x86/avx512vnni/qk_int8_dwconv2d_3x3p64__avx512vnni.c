@@ -20,24 +20,26 @@
  *    each interleaved column of 4 rows serves two output rows, as in stride 1; neighbouring
  *    outputs share a column. Passes walk down vertical strips so that A(p) and A(p + 1) stay
  *    in L1.
- *    Stride 1 runs in three phases per chunk of up to CHUNK outputs (which may span output rows):
- *    interleave the chunk's columns into a buffer; sweep each vector of the block over the chunk
- *    with its weights and requantization constants held in registers (reloading them per output
- *    pixel would make the loads, not the arithmetic, the limit), writing int32 results; narrow
- *    and store. Both buffers live in the workspace and stay in L1.
+ *    Both run in three phases per chunk of outputs (stride 1: up to CHUNK, which may span output
+ *    rows; stride 2: a strip): interleave the columns into a buffer; sweep each vector of the
+ *    block over the chunk with its weights and requantization constants held in registers
+ *    (reloading them per output pixel made the loads, not the arithmetic, the limit), writing
+ *    int32 results; narrow and store. The buffers live in the workspace and stay in L1.
  *  - Any other geometry: per output pixel, kernel column by kernel column, 4 kernel rows per
  *    vpdpbusd. Depth multiplier M > 1 first copies each input channel M times into the
  *    workspace, which makes it the M = 1 problem on out_ch channels.
  *
- * Borders: a tap outside the image reads the input zero point (a workspace row of zp bytes, or
- * its interleaved constant), which is what skipping it means in real terms. Every tap of every
+ * Borders: a tap outside the image reads the input zero point (zp bytes in place of the row, or
+ * their interleaved constant for a whole column), which is what skipping it means in real
+ * terms. Every tap of every
  * pixel therefore adds w * (x + 128) with x ^ 0x80 as the u8 operand, and the pack folds
  * -(zp_in + 128) * sum(w) into the bias for all pixels, borders included.
  *
  * Requantization. The general path is requant.h (64-bit products, any multiplier and shift).
  * The fast path, chosen per block when the pack can prove it exact for every accumulator the
  * block can produce (|acc| is bounded by bias and weights), computes floor((acc m + C) / 2^T)
- * with one double-precision FMA per 8 lanes:
+ * with one double-precision FMA per 8 lanes (IFMA could do the same, but Cascade Lake, the
+ * oldest AVX-512 VNNI part, lacks it); requant.h spends about twice the instructions:
  *  - single rounding: C = 2^(T-1), T = 31 - shift. Double rounding: SRDHM then RDBPOT merge into
  *    one floor (requant.h), whose constant is C+ = 2^30 + 2^(30+n) (T = 31 + n, n = -shift) for
  *    acc >= 0 and C+ - 2^31 for acc < 0.
@@ -54,8 +56,9 @@
  *    the clamp maps to act_min. Otherwise the block works on |acc| (both roundings are odd-
  *    symmetric but for exact ties, which the pack proves absent) and negates afterwards.
  *    Single rounding's B is 0 mod 2^32 when T - ctz(m) > 32, so D = 0 and acc + D may wrap: it
- *    takes max(acc, 0) + D under such a clamp (again, results <= 0 all become act_min) and the
- *    |acc| form otherwise; so does any block whose lanes disagree on which D works.
+ *    works from the plain signed sum instead, taking max(acc, 0) + D under such a clamp (again,
+ *    results <= 0 all become act_min) and |acc| + D otherwise; so does any block whose lanes
+ *    need different forms.
  * Saturation to int8 and the clamp follow; fast-path results are small, the general path adds
  * the output zero point in wrapping int32 like the reference.
  *
@@ -95,11 +98,11 @@ enum {
 
 /* Requantization of a block: FAST on acc + D; RELU0 on max(acc, 0) + D (from the plain signed
  * sum) when the clamp hides results <= 0; SYM on |acc| + D found from acc + D, sign restored
- * after; SYM0 the same when D = 0 (the accumulator is then the plain signed sum); GEN requant.h. */
+ * after; SYM0 the same from the plain signed sum; GEN requant.h. */
 enum { MODE_FAST, MODE_RELU0, MODE_SYM, MODE_SYM0, MODE_GEN, MODE_COUNT };
 
 typedef struct pk_head {
-  uint32_t nblk, rows, kh, kw, ng, wb, rounding, pad[9];
+  uint32_t nblk, rows, ng, rounding, pad[12];
 } pk_head;
 
 typedef struct pk_blk {
@@ -179,7 +182,7 @@ static lane_fast lane_constants(int32_t m, int shift, qk_rounding mode, int64_t 
   r.fast = (int64_t)D + lo >= 0 && (int64_t)D + hi < (INT64_C(1) << 32);
   r.relu0 = (int64_t)D + hi < (INT64_C(1) << 32);
   r.sym = r.fast && tie_free && (int64_t)D - lo < (INT64_C(1) << 32);
-  r.sym0 = D == 0 && tie_free;
+  r.sym0 = tie_free && (int64_t)D + amax < (INT64_C(1) << 32);
   return r;
 }
 
@@ -191,10 +194,7 @@ void QK_NAME(_pack)(const qk_conv2d_int8_desc *d, const int8_t *w, const int32_t
   memset(h, 0, sizeof *h);
   h->nblk = (uint32_t)nblk;
   h->rows = (uint32_t)rows;
-  h->kh = (uint32_t)KH;
-  h->kw = (uint32_t)KW;
   h->ng = (uint32_t)ng;
-  h->wb = wb;
   h->rounding = (uint32_t)d->rounding;
   pk_blk *bi = (pk_blk *)((uint8_t *)packed + 64);
   uint8_t *base = (uint8_t *)packed + 64 + nblk * 64;
@@ -304,7 +304,7 @@ QK_INLINE rq_regs rq_load(const int mode, const run_ctx *c, const __m512i *R, in
   k.so = _mm512_castsi512_pd(R[R_S + 2 * q + 1]);
   k.ce = _mm512_add_pd(_mm512_castsi512_pd(R[R_C + 2 * q]), c->zpd);
   k.co = _mm512_add_pd(_mm512_castsi512_pd(R[R_C + 2 * q + 1]), c->zpd);
-  k.d = mode == MODE_SYM || mode == MODE_RELU0 ? R[R_D + q] : _mm512_setzero_si512();
+  k.d = mode == MODE_FAST ? _mm512_setzero_si512() : R[R_D + q];
   k.d2 = mode == MODE_SYM ? R[R_D2 + q] : _mm512_setzero_si512();
   return k;
 }
@@ -315,8 +315,9 @@ QK_INLINE rq_regs rq_load(const int mode, const run_ctx *c, const __m512i *R, in
 QK_INLINE __m512i rq_core(__m512i a, const rq_regs *k, __m512i idx) {
   const __m512i ae = _mm512_mask_mov_epi32(k->e, EVEN_LANES, a);
   const __m512i ao = _mm512_permutex2var_epi32(a, idx, k->e);
-  const __m512d ye = _mm512_fmadd_round_pd(_mm512_castsi512_pd(ae), k->se, k->ce, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-  const __m512d yo = _mm512_fmadd_round_pd(_mm512_castsi512_pd(ao), k->so, k->co, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  const int rd = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
+  const __m512d ye = _mm512_fmadd_round_pd(_mm512_castsi512_pd(ae), k->se, k->ce, rd);
+  const __m512d yo = _mm512_fmadd_round_pd(_mm512_castsi512_pd(ao), k->so, k->co, rd);
   return _mm512_mask_shuffle_epi32(_mm512_castpd_si512(ye), 0xAAAA, _mm512_castpd_si512(yo), _MM_PERM_CCAA);
 }
 
@@ -327,7 +328,8 @@ QK_INLINE __m512i rq_one(const int mode, const run_ctx *c, const rq_regs *k, con
     return c->single ? qk_rq512_single(acc, rq) : qk_rq512_double(acc, rq, true);
   }
   if (mode == MODE_FAST) return rq_core(acc, k, c->idx);
-  if (mode == MODE_RELU0) return rq_core(_mm512_add_epi32(_mm512_max_epi32(acc, _mm512_setzero_si512()), k->d), k, c->idx);
+  if (mode == MODE_RELU0)
+    return rq_core(_mm512_add_epi32(_mm512_max_epi32(acc, _mm512_setzero_si512()), k->d), k, c->idx);
   __mmask16 neg;
   __m512i a;
   if (mode == MODE_SYM) { /* acc + D < D exactly when acc < 0; then |acc| + D = 2D - (acc + D) */
@@ -335,7 +337,7 @@ QK_INLINE __m512i rq_one(const int mode, const run_ctx *c, const rq_regs *k, con
     a = _mm512_mask_sub_epi32(acc, neg, k->d2, acc);
   } else {
     neg = _mm512_movepi32_mask(acc);
-    a = _mm512_abs_epi32(acc);
+    a = _mm512_add_epi32(_mm512_abs_epi32(acc), k->d);
   }
   const __m512i v = rq_core(a, k, c->idx); /* |r| + zp */
   return _mm512_mask_sub_epi32(v, neg, c->zp2, v);
@@ -370,10 +372,10 @@ QK_INLINE const int8_t *row_at(const run_ctx *c, long iy, size_t c0) {
   return iy < 0 || iy >= (long)c->H ? NULL : c->x + (size_t)iy * c->W * c->C + c0;
 }
 
-/* Interleaved column ix of rows rp[0..nr) (nr = 3: the fourth tap's weight is 0), for a block
- * of t channels in nv vectors. */
-QK_INLINE void column(const run_ctx *c, const bool sliced, const int8_t *const *rp, const int nr, long ix, size_t t,
-                      size_t nv, __m512i *v) {
+/* Interleaved column ix of rows rp[0..4) (NULL: outside the image), for a block of t channels
+ * in nv vectors. */
+QK_INLINE void column(const run_ctx *c, const bool sliced, const int8_t *const *rp, long ix, size_t t, size_t nv,
+                      __m512i *v) {
   if (ix < 0 || ix >= (long)c->W) {
     for (size_t q = 0; q < nv; q++) v[q] = c->zpt;
     return;
@@ -384,11 +386,11 @@ QK_INLINE void column(const run_ctx *c, const bool sliced, const int8_t *const *
     __m512i r[4];
 #pragma GCC unroll 4
     for (int k = 0; k < 4; k++) {
-      const __m512i raw = k >= nr || !rp[k] ? c->zpv : t >= 64 ? _mm512_loadu_si512(rp[k] + off)
-                                                              : _mm512_maskz_loadu_epi8(m, rp[k] + off);
+      const __m512i raw = !rp[k] ? c->zpv : t >= 64 ? _mm512_loadu_si512(rp[k] + off)
+                                                    : _mm512_maskz_loadu_epi8(m, rp[k] + off);
       r[k] = _mm512_xor_si512(raw, c->flip);
     }
-    interleave(r[0], r[1], r[2], nr == 4 ? r[3] : r[2], v);
+    interleave(r[0], r[1], r[2], r[3], v);
     return;
   }
   /* Slices: gather the 4 rows of 4 channels per 128-bit lane, then transpose their bytes. */
@@ -398,10 +400,10 @@ QK_INLINE void column(const run_ctx *c, const bool sliced, const int8_t *const *
     __m128i r[4];
 #pragma GCC unroll 4
     for (int k = 0; k < 4; k++)
-      r[k] = k >= nr || !rp[k] ? z : t >= 16 ? _mm_loadu_si128((const __m128i *)(const void *)(rp[k] + off))
-                                              : _mm_mask_loadu_epi8(z, m, rp[k] + off);
-    const __m512i raw =
-        _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(_mm512_castsi128_si512(r[0]), r[1], 1), r[2], 2), r[3], 3);
+      r[k] = !rp[k] ? z : t >= 16 ? _mm_loadu_si128((const __m128i *)(const void *)(rp[k] + off))
+                                   : _mm_mask_loadu_epi8(z, m, rp[k] + off);
+    __m512i raw = _mm512_castsi128_si512(r[0]);
+    raw = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(raw, r[1], 1), r[2], 2), r[3], 3);
     v[0] = _mm512_shuffle_epi8(_mm512_permutexvar_epi32(c->slice_didx, _mm512_xor_si512(raw, c->flip)), c->slice_bidx);
     return;
   }
@@ -411,8 +413,8 @@ QK_INLINE void column(const run_ctx *c, const bool sliced, const int8_t *const *
   __m256i r[4];
 #pragma GCC unroll 4
   for (int k = 0; k < 4; k++)
-    r[k] = k >= nr || !rp[k] ? z : t >= 32 ? _mm256_loadu_si256((const __m256i *)(const void *)(rp[k] + off))
-                                            : _mm256_mask_loadu_epi8(z, m, rp[k] + off);
+    r[k] = !rp[k] ? z : t >= 32 ? _mm256_loadu_si256((const __m256i *)(const void *)(rp[k] + off))
+                                 : _mm256_mask_loadu_epi8(z, m, rp[k] + off);
   const __m512i a = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(r[0]), r[1], 1), c->flip);
   const __m512i b = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(r[2]), r[3], 1), c->flip);
   v[0] = _mm512_shuffle_epi8(_mm512_permutex2var_epi32(a, c->slice_p0, b), c->slice_bidx);
@@ -525,7 +527,7 @@ QK_INLINE void block_s1(const int mode, const int NV, const run_ctx *c, const pk
       const int8_t *rp[4];
       for (int k = 0; k < 4; k++) rp[k] = row_at(c, (long)oy - c->pt + k, c0);
       const long ix0 = (long)ox0 - c->pl;
-      for (size_t k = 0; k < len + 2; k++) column(c, sliced, rp, 4, ix0 + (long)k, t, nv, c->tb + 4 * (col + k));
+      for (size_t k = 0; k < len + 2; k++) column(c, sliced, rp, ix0 + (long)k, t, nv, c->tb + 4 * (col + k));
       sg.len[sg.nseg] = len;
       sg.col[sg.nseg++] = col;
       for (size_t i = 0; i < len; i++) {
@@ -585,7 +587,7 @@ QK_INLINE void block_s2(const int mode, const int NV, const run_ctx *c, const pk
       do {                                                                                    \
         const int8_t *rp[4];                                                                  \
         for (int k_ = 0; k_ < 4; k_++) rp[k_] = row_at(c, (iy) + k_, c0);                     \
-        for (size_t k_ = 0; k_ < ncol; k_++) column(c, sliced, rp, 4, ix0 + (long)k_, t, nv, (dst) + 4 * k_); \
+        for (size_t k_ = 0; k_ < ncol; k_++) column(c, sliced, rp, ix0 + (long)k_, t, nv, (dst) + 4 * k_); \
       } while (0)
     QK_S2_GROUP(buf[0], -c->pt);
     for (size_t p = 0, cur = 0; 2 * p < OH; p++, cur ^= 1) {
@@ -621,7 +623,7 @@ QK_INLINE void generic(const int mode, const bool sliced, const run_ctx *c, cons
             rp[j] = ky < c->KH ? row_at(c, (long)(oy * c->sh) - c->pt + (long)(ky * c->dh), c0) : NULL;
           }
           __m512i v[4];
-          column(c, sliced, rp, 4, ix, t, nv, v);
+          column(c, sliced, rp, ix, t, nv, v);
           for (size_t q = 0; q < nv; q++) acc[q] = _mm512_dpbusd_epi32(acc[q], v[q], wg[q]);
         }
       }
@@ -712,7 +714,9 @@ void QK_NAME(_run)(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g, const 
       .zpd = _mm512_set1_pd((double)d->output_zp),
   };
   const bool is3 = d->k_h == 3 && d->k_w == 3 && d->dilation_h == 1 && d->dilation_w == 1;
-  const int kind = is3 && d->stride_h == 1 && d->stride_w == 1 ? 0 : is3 && d->stride_h == 2 && d->stride_w == 2 ? 3 : 6;
+  const int kind = is3 && d->stride_h == 1 && d->stride_w == 1   ? 0
+                   : is3 && d->stride_h == 2 && d->stride_w == 2 ? 3
+                                                                 : 6;
   const bool relu = d->act_min >= d->output_zp;
   for (size_t b = 0; b < d->batch; b++) {
     c.x = x + b * d->in_h * d->in_w * C;

@@ -1,8 +1,8 @@
 /* AVX-VNNI engine of the dynamic-range FC and Conv2D variants: the 256-bit counterpart of
  * avx512vnni/dynamic_gemm.h (which explains the exactness argument), with VEX vpdpbusd on ymm.
  *
- * Rows are quantized into u8 = q ^ 0x80 (32 floats per step: vcvttps2dq, two saturating packs,
- * one vpermd to undo their 128-bit lane interleave, then the max with qmin). Accumulators start
+ * Rows are quantized into u8 = q ^ 0x80 (32 floats per step, then 8: vcvttps2dq, two saturating
+ * packs, one vpermd to undo their 128-bit lane interleave, then the max with qmin). Accumulators start
  * at -(128 + pad value) * rowsum(w), so they end at the reference's int32 dot.
  *
  * Packed block of nv (1..2) vectors of 8 channels: the header of ../dynamic_avx2.h (nv * 96 B),
@@ -62,24 +62,34 @@ static inline void qkd_pack(size_t N, size_t K, const int8_t *w, size_t ldw, con
   }
 }
 
-/* Quantizes x[0, n) into u[0, round_up(n, 32)) as q ^ 0x80; past n, a quantized 0.0f. */
+/* Quantizes x[0, n) into u[0, round_up(n, 8)) as q ^ 0x80; past n, a quantized 0.0f. */
 static inline qkd_qparams qkd_quantize(const float *x, size_t n, bool asymmetric, uint8_t *u) {
   const qkd_qparams p = qkd8_params(x, n, asymmetric);
-  const size_t padded = qk_round_up(n, 32);
   if (p.zero) {
-    memset(u, 0x80, padded);
+    memset(u, 0x80, qk_round_up(n, 8));
     return p;
   }
   const __m256 inv = _mm256_set1_ps(p.inv), off = _mm256_set1_ps(p.offset_f);
   const __m256i qmin = _mm256_set1_epi8((char)p.qmin), flip = _mm256_set1_epi8((char)0x80);
+  /* The packs interleave 128-bit lanes: dword 4 L + j holds elements 4 L .. 4 L + 3 of vector j. */
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-  for (size_t i = 0; i < padded; i += 32) {
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
     const __m256i q01 = _mm256_packs_epi32(qkd8_quant8(x, i, n, inv, off, asymmetric),
                                            qkd8_quant8(x, i + 8, n, inv, off, asymmetric));
     const __m256i q23 = _mm256_packs_epi32(qkd8_quant8(x, i + 16, n, inv, off, asymmetric),
                                            qkd8_quant8(x, i + 24, n, inv, off, asymmetric));
     const __m256i q = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(q01, q23), order);
     _mm256_storeu_si256((__m256i *)(void *)(u + i), _mm256_xor_si256(_mm256_max_epi8(q, qmin), flip));
+  }
+  /* The rest 8 at a time (short rows are common): elements 0-3 land in dword 0, 4-7 in dword 4. */
+  for (; i < n; i += 8) {
+    const __m256i r = qkd8_quant8(x, i, n, inv, off, asymmetric);
+    const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(r, r), r);
+    const __m256i q = _mm256_permutevar8x32_epi32(b, order);
+    const __m128i v = _mm_xor_si128(_mm_max_epi8(_mm256_castsi256_si128(q), _mm256_castsi256_si128(qmin)),
+                                    _mm256_castsi256_si128(flip));
+    _mm_storel_epi64((__m128i *)(void *)(u + i), v);
   }
   return p;
 }
@@ -89,7 +99,7 @@ typedef struct qkd_tile {
   size_t lda, groups;
   const uint8_t *blk;
   size_t nv;
-  int32_t c_init; /* accumulators start at c_init * rowsum */
+  int32_t c_init; /* c_init * rowsum is added to the sums */
   int mode;
   const float *s_row, *off_f;
   float s_img;
