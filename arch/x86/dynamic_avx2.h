@@ -85,8 +85,9 @@ QKD8_INLINE __m256i qkd8_quant8(const float *x, size_t i, size_t n, __m256 inv, 
 }
 
 /* One vector of outputs from int32 accumulators, in the reference's operation order (every
- * product pinned by qkd8_mul, never fused). rs, s_w, bias: the block header rows of this vector; srow: the
- * row scale (FC) or the image scale (conv); off: the row's float zero point (FC asymmetric). */
+ * product pinned by qkd8_mul, never fused). rs, s_w, bias: the block header rows of this vector;
+ * srow: the row scale (FC) or the image scale (conv); off: the row's float zero point (FC
+ * asymmetric). */
 QKD8_INLINE __m256 qkd8_output(const int mode, __m256i acc, const void *rs, const void *s_w, const void *bias,
                                __m256 srow, __m256 off, __m256 lo, __m256 hi) {
   __m256 f = _mm256_cvtepi32_ps(acc), v;

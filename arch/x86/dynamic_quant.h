@@ -18,9 +18,9 @@
  * its ulp. The textbook 0.5 fails at v = 0.5 - 2^-25 (the sum rounds to 1). Inf and NaN give
  * INT_MIN, as cvttss2si does for the reference.
  *
- * Nothing here may be contracted into a fused multiply-add: there is no product followed by a
- * sum in this file, and the arch folders build in ISO C mode (-std=c11), where GCC does not
- * contract across statements or within them. */
+ * Nothing here may be contracted into a fused multiply-add: this file has no product followed by
+ * a sum, and the vector code pins its products (qkd_mul / qkd8_mul), so the result does not depend
+ * on -ffp-contract (off anyway under the build's -std=c11). */
 #ifndef QK_X86_DYNAMIC_QUANT_H
 #define QK_X86_DYNAMIC_QUANT_H
 
