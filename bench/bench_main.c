@@ -53,6 +53,12 @@ static void usage(FILE *f) {
 "  chain_int8/<cap>/layerNN_<kind> one layer of that chain alone (kind: conv pw dw add gap fc;\n"
 "                       Google Benchmark appends /min_time:<s> to these names)\n"
 "  chain_int8/xnnpack/...          the same network as XNNPACK operators\n"
+"  chain_i16x8/<cap>/total         the network on the 16x8 path (int16 activations, int8 weights,\n"
+"                       int64 bias; gap as a plain C reduction), exact against the 16x8 reference\n"
+"  chain_f32/<cap>/total, chain_f16w/<cap>/total, chain_dynamic/<cap>/total  the network in\n"
+"                       float: f32 weights, binary16 weights, int8 weights on the dynamic FC and\n"
+"                       convs (depthwise, add, pool in f32); logits compared with qk_ref_*\n"
+"  chain_f32/xnnpack/total         the f32 network as XNNPACK f32 operators\n"
 "  e.g. --filter chain  |  --filter 'chain_int8/.*/total'  |  --filter '^(dw)?conv2d_int8/'\n"
 "The per-op and chain rows run a synthetic network over the table (weights from --seed, scales\n"
 "calibrated on its own activations, built on first use) and need a full model table (conv ... fc).\n"
@@ -548,7 +554,9 @@ int qkb_bench_main(int argc, char **argv) {
     };
     if (!qkb_register_conv(&reg, err, sizeof err) || !qkb_register_eltwise(&reg, err, sizeof err) ||
         !qkb_register_pool(&reg, err, sizeof err) || !qkb_register_convert(&reg, err, sizeof err) ||
-        !qkb_register_chain(&reg, err, sizeof err) || !qkb_register_xnnpack_chain(&reg, err, sizeof err)) {
+        !qkb_register_chain(&reg, err, sizeof err) || !qkb_register_xnnpack_chain(&reg, err, sizeof err) ||
+        !qkb_register_chain_paths(&reg, err, sizeof err) ||
+        !qkb_register_xnnpack_chain_f32(&reg, err, sizeof err)) {
       fprintf(stderr, "qkbench bench: %s\n", err);
       goto done;
     }
@@ -636,6 +644,7 @@ int qkb_bench_main(int argc, char **argv) {
                                         "converts) per iteration");
     if (have_model) {
       qkb_add_custom_context("qkb_chain", qkb_chain_describe());
+      qkb_add_custom_context("qkb_chain_paths", qkb_chain_paths_describe());
       snprintf(buf, sizeof buf, "%zu layers, %llu MACs, input %zux%zux%zu, label prefix %s", model.n,
                (unsigned long long)model.macs, model.in_h, model.in_w, model.in_c, model.prefix);
       qkb_add_custom_context("qkb_model", buf);
@@ -740,7 +749,9 @@ done:
   free(ctx.p);
   qkb_rotation_shutdown();
   qkb_chain_shutdown();
+  qkb_chain_paths_shutdown();
   qkb_xnnpack_chain_shutdown();
+  qkb_xnnpack_chain_f32_shutdown();
   qkb_net_shutdown();
   qkb_cases_free();
   if (have_model) qkb_model_free(&model);

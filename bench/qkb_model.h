@@ -190,6 +190,18 @@ bool qkb_register_convert(const qkb_reg *r, char *err, size_t errlen);
 bool qkb_register_chain(const qkb_reg *r, char *err, size_t errlen);
 bool qkb_register_xnnpack_chain(const qkb_reg *r, char *err, size_t errlen);
 void qkb_chain_shutdown(void);
+/* chain_i16x8 / chain_f32 / chain_f16w / chain_dynamic/<cap>/total (bench/chain_paths.c). */
+bool qkb_register_chain_paths(const qkb_reg *r, char *err, size_t errlen);
+const char *qkb_chain_paths_describe(void);
+void qkb_chain_paths_shutdown(void);
+/* The f32 network of chain_f32 (weights = int8 weight * scale, real bias) for layer `layer`, built
+ * on first use (NULL + message on error), and the logits of its qk_ref_* chain (NULL if not
+ * available: chain_f32/scalar/total not registered or failed). */
+const float *qkb_f32_net_weights(const qkb_net *net, int layer, const float **bias, char *err, size_t errlen);
+const float *qkb_f32_net_logits(const qkb_net *net);
+/* chain_f32/xnnpack/total (bench/xnnpack_chain_f32.c). */
+bool qkb_register_xnnpack_chain_f32(const qkb_reg *r, char *err, size_t errlen);
+void qkb_xnnpack_chain_f32_shutdown(void);
 void qkb_xnnpack_chain_shutdown(void);
 
 /* ---- XNNPACK operators for network layers (bench/xnnpack_ops.c, QKB_HAVE_XNNPACK only) -------- */

@@ -66,7 +66,7 @@ class Bench:
 
     @property
     def is_chain(self):
-        return self.family == "chain_int8"
+        return self.family.startswith("chain_")
 
 
 class Results:

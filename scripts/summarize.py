@@ -115,29 +115,36 @@ KIND_ORDER = ("conv", "pw", "dw", "add", "gap", "fc")
 
 
 def chain_section(res, fmt):
-    """chain_int8 totals (per ISA cap and XNNPACK) and the per-kind sums of the per-layer rows."""
+    """Chain totals (chain_int8 and the other paths' chain_<path>, per ISA cap and XNNPACK; vs int8: the
+    chain_int8 row of the same cap) and the per-kind sums of the per-layer rows."""
     chain = [b for b in res.benches.values() if b.is_chain]
     if not chain:
         return []
     h = "### " if fmt == "markdown" else ""
     out = []
-    totals = {b.impl: b for b in chain if b.shape == "total"}
-    xnn = totals.get("xnnpack")
-    xnn_t = xnn.median_ns if xnn is not None and xnn.ok else None
-    scalar = totals.get("scalar")
-    scalar_t = scalar.median_ns if scalar is not None and scalar.ok else None
-    out.append(f"{h}whole network (chain_int8): every layer back to back, single thread")
+    families = sorted({b.family for b in chain if b.shape == "total"}, key=lambda f: (f != "chain_int8", f))
+    out.append(f"{h}whole network ({', '.join(families)}): every layer back to back, single thread")
+    int8 = {b.impl: b for b in chain if b.shape == "total" and b.family == "chain_int8" and b.ok}
     rows, skipped = [], []
-    for b in sorted((b for b in totals.values() if b.ok), key=lambda b: b.median_ns):
-        t = b.median_ns
-        rows.append([b.impl, qr.fmt_time(t), f"{b.ops / t:.2f}" if t and b.ops else "-", ratio(xnn_t, t),
-                     ratio(scalar_t, t), b.label])
-    for b in totals.values():
-        if not b.ok:
-            why = b.error or "no timing"
-            skipped.append(f"{b.impl}: {why[len('skipped: '):] if why.startswith('skipped: ') else why}")
+    for fam in families:
+        totals = {b.impl: b for b in chain if b.shape == "total" and b.family == fam}
+        prefix = "" if fam == "chain_int8" else fam[len("chain_"):] + "/"
+        xnn = totals.get("xnnpack")
+        xnn_t = xnn.median_ns if xnn is not None and xnn.ok else None
+        scalar = totals.get("scalar")
+        scalar_t = scalar.median_ns if scalar is not None and scalar.ok else None
+        for b in sorted((b for b in totals.values() if b.ok), key=lambda b: b.median_ns):
+            t = b.median_ns
+            i8 = int8.get(b.impl)
+            rows.append([prefix + b.impl, qr.fmt_time(t), f"{b.ops / t:.2f}" if t and b.ops else "-",
+                         ratio(xnn_t, t), ratio(scalar_t, t), ratio(i8.median_ns if i8 else None, t), b.label])
+        for b in totals.values():
+            if not b.ok:
+                why = b.error or "no timing"
+                skipped.append(f"{prefix}{b.impl}: {why[len('skipped: '):] if why.startswith('skipped: ') else why}")
     if rows:
-        out += render(rows, ["chain", "median", "GOPS", "vs xnnpack", "vs scalar", "kernels"], fmt, "lrrrrl")
+        out += render(rows, ["chain", "median", "GOPS", "vs xnnpack", "vs scalar", "vs int8", "kernels"], fmt,
+                      "lrrrrrl")
     for s in skipped:
         out.append(f"- skipped {s}" if fmt == "markdown" else f"  skipped {s}")
     out.append("")

@@ -27,6 +27,8 @@ class BenchSmoke(unittest.TestCase):
                                 "--benchmark_enable_random_interleaving=false"],
                                capture_output=True, text=True, timeout=600)
             cls.rc, cls.stderr = p.returncode, p.stderr
+            if p.returncode != 0 or not os.path.exists(out):
+                raise AssertionError(f"qkbench bench exited {p.returncode}:\n{p.stderr[-3000:]}")
             with open(out, encoding="utf-8") as f:
                 cls.rows = json.load(f)["benchmarks"]
 

@@ -12,10 +12,14 @@
 #include "i16x8_urq.h"
 #include "variants.h"
 
+/* kind: the i16x8_urq.h branches, plus RQ_ZIN when the input zero point is not 0 (int16 tensors
+ * normally have 0, and skipping the subtraction matters at this op count). */
+enum { RQ_ZIN = 8 };
+
 static inline __attribute__((always_inline)) __m128i rq8(__m128i v, const qk_sse41_urq *q, __m128i zin, __m128i zout,
                                                           int kind) {
-  const __m128i lo = _mm_sub_epi32(_mm_cvtepi16_epi32(v), zin);
-  const __m128i hi = _mm_sub_epi32(_mm_cvtepi16_epi32(_mm_unpackhi_epi64(v, v)), zin);
+  __m128i lo = _mm_cvtepi16_epi32(v), hi = _mm_cvtepi16_epi32(_mm_unpackhi_epi64(v, v));
+  if (kind & RQ_ZIN) lo = _mm_sub_epi32(lo, zin), hi = _mm_sub_epi32(hi, zin);
   return _mm_packs_epi32(_mm_add_epi32(qk_sse41_urq_apply_k(lo, q, kind), zout),
                          _mm_add_epi32(qk_sse41_urq_apply_k(hi, q, kind), zout));
 }
@@ -40,11 +44,9 @@ void qk_i16x8_requantize__sse41_run(const qk_requant_params *p, const void *x, s
   qk_sse41_urq q;
   qk_sse41_urq_init(&q, p->multiplier, p->shift, p->rounding);
   const __m128i zin = _mm_set1_epi32(p->input_zp), zout = _mm_set1_epi32(p->output_zp);
-  /* One loop per kind that occurs: double with shift < 0, = 0, > 0; single with T > 32 or <= 32. */
-  switch (qk_sse41_urq_kind(&q)) {
-    case QK_URQ_HIGH | QK_URQ_SIGN: rq_run(&q, zin, zout, x, n, y, QK_URQ_HIGH | QK_URQ_SIGN); break;
-    case QK_URQ_HIGH: rq_run(&q, zin, zout, x, n, y, QK_URQ_HIGH); break;
-    case QK_URQ_LEFT: rq_run(&q, zin, zout, x, n, y, QK_URQ_LEFT); break;
-    default: rq_run(&q, zin, zout, x, n, y, qk_sse41_urq_kind(&q)); break;
-  }
+  /* One loop for the usual case (double rounding, shift < 0, input zero point 0); the others
+   * keep their branches. */
+  const int kind = qk_sse41_urq_kind(&q) | (p->input_zp ? RQ_ZIN : 0);
+  if (kind == (QK_URQ_HIGH | QK_URQ_SIGN)) rq_run(&q, zin, zout, x, n, y, QK_URQ_HIGH | QK_URQ_SIGN);
+  else rq_run(&q, zin, zout, x, n, y, kind);
 }
