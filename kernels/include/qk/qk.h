@@ -11,6 +11,7 @@
 #include "qk/convert.h"
 #include "qk/i16x8.h"
 #include "qk/float.h"
+#include "qk/add_i16_pot.h"
 #include "qk/registry.h"
 
 #endif
