@@ -562,6 +562,12 @@ int qkb_bench_main(int argc, char **argv) {
     }
   }
 
+  /* The clock and memory probes the targets are stated against, timed in the same run. */
+  if (!qkb_register_machine(real_time)) {
+    fprintf(stderr, "qkbench bench: cannot register the machine probes\n");
+    goto done;
+  }
+
   /* Context block (JSON "context", console header). */
   qkb_add_custom_context("qkbench_version", QKB_VERSION);
   qkb_add_custom_context("git_commit", QKB_GIT_COMMIT);
@@ -748,6 +754,7 @@ int qkb_bench_main(int argc, char **argv) {
 done:
   free(ctx.p);
   qkb_rotation_shutdown();
+  qkb_machine_shutdown();
   qkb_chain_shutdown();
   qkb_chain_paths_shutdown();
   qkb_xnnpack_chain_shutdown();

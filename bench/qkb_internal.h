@@ -140,4 +140,10 @@ void qkb_peer_destroy(void *op);
 /* "XNNPACK <version>, create/setup/run API, single thread" for the context block. */
 const char *qkb_peers_describe(void);
 
+/* machine/probe/clock_dependent_imul (counter hz) and machine/probe/stream_read_512MiB (counter
+ * bytes_per_second): the clock and single-core read bandwidth targets are stated against
+ * (bench/bench_machine.c). */
+bool qkb_register_machine(bool real_time);
+void qkb_machine_shutdown(void);
+
 #endif
