@@ -315,9 +315,12 @@ QK_INLINE rq_regs rq_load(const int mode, const run_ctx *c, const __m512i *R, in
 QK_INLINE __m512i rq_core(__m512i a, const rq_regs *k, __m512i idx) {
   const __m512i ae = _mm512_mask_mov_epi32(k->e, EVEN_LANES, a);
   const __m512i ao = _mm512_permutex2var_epi32(a, idx, k->e);
-  const int rd = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
-  const __m512d ye = _mm512_fmadd_round_pd(_mm512_castsi512_pd(ae), k->se, k->ce, rd);
-  const __m512d yo = _mm512_fmadd_round_pd(_mm512_castsi512_pd(ao), k->so, k->co, rd);
+  /* The rounding operand must be a literal constant: a const variable only folds when optimizing,
+   * and the -O0 sanitizer build rejects it. */
+#define QK_RD (_MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)
+  const __m512d ye = _mm512_fmadd_round_pd(_mm512_castsi512_pd(ae), k->se, k->ce, QK_RD);
+  const __m512d yo = _mm512_fmadd_round_pd(_mm512_castsi512_pd(ao), k->so, k->co, QK_RD);
+#undef QK_RD
   return _mm512_mask_shuffle_epi32(_mm512_castpd_si512(ye), 0xAAAA, _mm512_castpd_si512(yo), _MM_PERM_CCAA);
 }
 
