@@ -34,6 +34,12 @@ static inline bool qk_add_size(size_t a, size_t b, size_t *r) { return !__builti
 
 static inline size_t qk_round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
+/* Element (n, h, w, c) of a 4-D tensor of shape s under numpy broadcasting: size-1 dims repeat. */
+static inline size_t qk_bcast_index(const size_t s[4], size_t n, size_t h, size_t w, size_t c) {
+  return (((s[0] == 1 ? 0 : n) * s[1] + (s[1] == 1 ? 0 : h)) * s[2] + (s[2] == 1 ? 0 : w)) * s[3] +
+         (s[3] == 1 ? 0 : c);
+}
+
 /* Geometry shared by every path's Conv2D / DepthwiseConv2D descriptors. */
 typedef struct qk_conv_shape {
   size_t batch, in_h, in_w, in_ch, out_ch, k_h, k_w, stride_h, stride_w, dilation_h, dilation_w;

@@ -1,11 +1,7 @@
 /* Reference int8 Add (three roundings) and Mul, SPEC.md §6-§7, with 4-D broadcasting. */
 #include "qk/eltwise.h"
 #include "qk/quant.h"
-
-static size_t bidx(const size_t s[4], size_t n, size_t h, size_t w, size_t c) {
-  return (((s[0] == 1 ? 0 : n) * s[1] + (s[1] == 1 ? 0 : h)) * s[2] + (s[2] == 1 ? 0 : w)) * s[3] +
-         (s[3] == 1 ? 0 : c);
-}
+#include "internal.h"
 
 static int8_t clamp8(int32_t v, int32_t lo, int32_t hi) { return (int8_t)(v < lo ? lo : v > hi ? hi : v); }
 
@@ -18,8 +14,8 @@ void qk_ref_add_int8(const qk_add_int8_params *p, const size_t s1[4], const int8
     for (size_t h = 0; h < o[1]; h++)
       for (size_t w = 0; w < o[2]; w++)
         for (size_t c = 0; c < o[3]; c++, k++) {
-          const int32_t v1 = (x1[bidx(s1, n, h, w, c)] - p->input1_zp) * (1 << p->left_shift);
-          const int32_t v2 = (x2[bidx(s2, n, h, w, c)] - p->input2_zp) * (1 << p->left_shift);
+          const int32_t v1 = (x1[qk_bcast_index(s1, n, h, w, c)] - p->input1_zp) * (1 << p->left_shift);
+          const int32_t v2 = (x2[qk_bcast_index(s2, n, h, w, c)] - p->input2_zp) * (1 << p->left_shift);
           const int32_t r1 = qk_mbqm32(v1, p->input1_multiplier, p->input1_shift, p->rounding);
           const int32_t r2 = qk_mbqm32(v2, p->input2_multiplier, p->input2_shift, p->rounding);
           const int32_t sum = qk_wrap_add32(r1, r2);
@@ -37,7 +33,7 @@ void qk_ref_mul_int8(const qk_mul_int8_params *p, const size_t s1[4], const int8
     for (size_t h = 0; h < o[1]; h++)
       for (size_t w = 0; w < o[2]; w++)
         for (size_t c = 0; c < o[3]; c++, k++) {
-          const int32_t prod = (x1[bidx(s1, n, h, w, c)] - p->input1_zp) * (x2[bidx(s2, n, h, w, c)] - p->input2_zp);
+          const int32_t prod = (x1[qk_bcast_index(s1, n, h, w, c)] - p->input1_zp) * (x2[qk_bcast_index(s2, n, h, w, c)] - p->input2_zp);
           const int32_t r = qk_wrap_add32(qk_mbqm32(prod, p->output_multiplier, p->output_shift, p->rounding), p->output_zp);
           y[k] = clamp8(r, p->act_min, p->act_max);
         }

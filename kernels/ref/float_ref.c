@@ -1,6 +1,7 @@
 /* Reference float32 kernels (TFLite reference_ops float FC, Conv, DepthwiseConv, Add, AveragePool):
  * ascending-order float32 sums, bias added last, then the clamp. Built with -ffp-contract=off. */
 #include "qk/float.h"
+#include "internal.h"
 
 static float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
@@ -65,11 +66,6 @@ void qk_ref_dwconv2d_f32(const qk_conv2d_f32_desc *d, const qk_conv2d_geom *g, c
           }
 }
 
-static size_t bidx(const size_t s[4], size_t n, size_t h, size_t w, size_t c) {
-  return (((s[0] == 1 ? 0 : n) * s[1] + (s[1] == 1 ? 0 : h)) * s[2] + (s[2] == 1 ? 0 : w)) * s[3] +
-         (s[3] == 1 ? 0 : c);
-}
-
 void qk_ref_add_f32(const qk_add_f32_params *p, const size_t s1[4], const float *x1, const size_t s2[4],
                     const float *x2, float *y) {
   size_t o[4], k = 0;
@@ -78,7 +74,7 @@ void qk_ref_add_f32(const qk_add_f32_params *p, const size_t s1[4], const float 
     for (size_t h = 0; h < o[1]; h++)
       for (size_t w = 0; w < o[2]; w++)
         for (size_t c = 0; c < o[3]; c++, k++)
-          y[k] = clampf(x1[bidx(s1, n, h, w, c)] + x2[bidx(s2, n, h, w, c)], p->act_min, p->act_max);
+          y[k] = clampf(x1[qk_bcast_index(s1, n, h, w, c)] + x2[qk_bcast_index(s2, n, h, w, c)], p->act_min, p->act_max);
 }
 
 void qk_ref_avgpool_f32(const qk_pool_f32_desc *d, const qk_conv2d_geom *g, const float *x, float *y) {

@@ -2,6 +2,7 @@
  * conv.h, depthwise_conv.h with int16 input and int64 bias; reference/add.h for int16). */
 #include "qk/i16x8.h"
 #include "qk/quant.h"
+#include "internal.h"
 
 static int16_t clamp16(int32_t v, int32_t lo, int32_t hi) { return (int16_t)(v < lo ? lo : v > hi ? hi : v); }
 
@@ -69,11 +70,6 @@ void qk_ref_dwconv2d_i16x8(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g
           }
 }
 
-static size_t bidx(const size_t s[4], size_t n, size_t h, size_t w, size_t c) {
-  return (((s[0] == 1 ? 0 : n) * s[1] + (s[1] == 1 ? 0 : h)) * s[2] + (s[2] == 1 ? 0 : w)) * s[3] +
-         (s[3] == 1 ? 0 : c);
-}
-
 void qk_ref_add_i16(const qk_add_int8_params *p, const size_t s1[4], const int16_t *x1, const size_t s2[4],
                     const int16_t *x2, int16_t *y) {
   size_t o[4];
@@ -83,8 +79,8 @@ void qk_ref_add_i16(const qk_add_int8_params *p, const size_t s1[4], const int16
     for (size_t h = 0; h < o[1]; h++)
       for (size_t w = 0; w < o[2]; w++)
         for (size_t c = 0; c < o[3]; c++, k++) {
-          const int32_t v1 = (x1[bidx(s1, n, h, w, c)] - p->input1_zp) * (1 << p->left_shift);
-          const int32_t v2 = (x2[bidx(s2, n, h, w, c)] - p->input2_zp) * (1 << p->left_shift);
+          const int32_t v1 = (x1[qk_bcast_index(s1, n, h, w, c)] - p->input1_zp) * (1 << p->left_shift);
+          const int32_t v2 = (x2[qk_bcast_index(s2, n, h, w, c)] - p->input2_zp) * (1 << p->left_shift);
           const int32_t r1 = qk_mbqm32(v1, p->input1_multiplier, p->input1_shift, p->rounding);
           const int32_t r2 = qk_mbqm32(v2, p->input2_multiplier, p->input2_shift, p->rounding);
           const int32_t r = qk_wrap_add32(

@@ -48,6 +48,8 @@ int vec_rounding_modes(file_ctx *c, json_object *line);
 /* Derived clamp from fused_activation (unless activation_override) must equal [amin, amax]. */
 bool vec_activation_matches(json_object *params, float s_out, int32_t zp_out, int64_t amin, int64_t amax,
                             char *detail, size_t dlen);
+/* Right-aligns a shape of rank <= 4 into 4-D, numpy style; false above rank 4. */
+bool vec_shape4(const tensor *t, size_t s[4]);
 bool vec_compare_int8(const int8_t *got, const tensor *exp, char *detail, size_t dlen);
 /* Runs fn on every runnable variant of (op, path) and records a row per variant. */
 typedef bool (*vec_variant_fn)(const qk_variant *v, void *ctx, char *detail, size_t dlen);

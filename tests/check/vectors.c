@@ -382,3 +382,10 @@ int qkc_run_vector_file(const char *path, FILE *out) {
   }
   return failures;
 }
+
+bool vec_shape4(const tensor *t, size_t s[4]) {
+  if (t->ndim > 4) return false;
+  for (int i = 0; i < 4; i++) s[i] = 1;
+  for (int i = 0; i < t->ndim; i++) s[4 - t->ndim + i] = (size_t)t->shape[i];
+  return true;
+}

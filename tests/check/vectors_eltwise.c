@@ -5,14 +5,6 @@
 
 #include "vec.h"
 
-/* Right-aligns a shape of rank <= 4 into 4-D, numpy style. */
-static bool shape4(const tensor *t, size_t s[4]) {
-  if (t->ndim > 4) return false;
-  for (int i = 0; i < 4; i++) s[i] = 1;
-  for (int i = 0; i < t->ndim; i++) s[4 - t->ndim + i] = (size_t)t->shape[i];
-  return true;
-}
-
 typedef struct elt_ctx {
   const void *params;
   const size_t *s1, *s2;
@@ -48,8 +40,8 @@ void vec_run_eltwise_int8(file_ctx *c, json_object *line, json_object *params, j
       !vec_tensor(c, tensors, "output", &out, NULL))
     goto done;
   size_t s1[4], s2[4], so[4], sf[4];
-  if (strcmp(a.dtype, "int8") || strcmp(b.dtype, "int8") || strcmp(out.dtype, "int8") || !shape4(&a, s1) ||
-      !shape4(&b, s2) || !shape4(&out, sf) || qk_broadcast_shape(s1, s2, so) != QK_OK ||
+  if (strcmp(a.dtype, "int8") || strcmp(b.dtype, "int8") || strcmp(out.dtype, "int8") || !vec_shape4(&a, s1) ||
+      !vec_shape4(&b, s2) || !vec_shape4(&out, sf) || qk_broadcast_shape(s1, s2, so) != QK_OK ||
       memcmp(so, sf, sizeof so) != 0) {
     vec_error(c, "int8 %s wants int8 tensors of broadcast-compatible shapes up to 4-D", mul ? "mul" : "add", "");
     goto done;

@@ -260,13 +260,6 @@ static bool add_variant(const qk_variant *v, void *p, char *detail, size_t dlen)
   return ok;
 }
 
-static bool shape4(const tensor *t, size_t s[4]) {
-  if (t->ndim > 4) return false;
-  for (int i = 0; i < 4; i++) s[i] = 1;
-  for (int i = 0; i < t->ndim; i++) s[4 - t->ndim + i] = (size_t)t->shape[i];
-  return true;
-}
-
 void vec_run_add_i16(file_ctx *c, json_object *line, json_object *params, json_object *tensors, const char *id) {
   const int modes = vec_rounding_modes(c, line);
   tensor a = {0}, b = {0}, out = {0};
@@ -275,8 +268,8 @@ void vec_run_add_i16(file_ctx *c, json_object *line, json_object *params, json_o
   if (!modes || !vec_tensor(c, tensors, "input1", &a, NULL) || !vec_tensor(c, tensors, "input2", &b, NULL) ||
       !vec_tensor(c, tensors, "output", &out, NULL))
     goto done;
-  if (strcmp(a.dtype, "int16") || strcmp(b.dtype, "int16") || strcmp(out.dtype, "int16") || !shape4(&a, s1) ||
-      !shape4(&b, s2) || !shape4(&out, sf) || qk_broadcast_shape(s1, s2, so) != QK_OK || memcmp(so, sf, sizeof so)) {
+  if (strcmp(a.dtype, "int16") || strcmp(b.dtype, "int16") || strcmp(out.dtype, "int16") || !vec_shape4(&a, s1) ||
+      !vec_shape4(&b, s2) || !vec_shape4(&out, sf) || qk_broadcast_shape(s1, s2, so) != QK_OK || memcmp(so, sf, sizeof so)) {
     vec_error(c, "int16 add wants int16 tensors of broadcast-compatible shapes up to 4-D%s%s", "", "");
     goto done;
   }
