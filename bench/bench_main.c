@@ -47,6 +47,11 @@ static void usage(FILE *f) {
 "  avgpool_int8/...     AVGPOOL variants on the global average pool; peer xnnpack_qs8_gap\n"
 "  quantize_int8/...    QUANTIZE variants on the float input; peer xnnpack_f32_qs8\n"
 "  dequantize_int8/...  DEQUANTIZE variants on the logits; peer xnnpack_qs8_f32\n"
+"  {fc,conv2d,dwconv2d,add,quantize,dequantize}_i16x8/..., addpot_i16x8/...  every I16X8\n"
+"                       variant on the same layers (16x8 network of chain_i16x8), exact-checked\n"
+"  {fc,conv2d}_{f32,f16w,dynamic}/..., dwconv2d_{f32,f16w}/..., add_f32/..., avgpool_f32/...\n"
+"                       every float variant on the same layers; peers xnnpack_f32_* (f32\n"
+"                       families) and xnnpack_f16_* (f16w families; add, gap: f32 families)\n"
 "  chain_int8/<cap>/total          every layer back to back through the qk_*_create/run entry\n"
 "                       points with the ISA cap <cap> (each ISA built; skipped rows for those\n"
 "                       the CPU lacks or above QK_ISA), checked against the reference first\n"
@@ -82,8 +87,8 @@ static void usage(FILE *f) {
 "  --real-time       time by wall clock (default: process CPU time)\n"
 "  --no-xnnpack      leave out the XNNPACK peers\n"
 "  --no-chain-layers chain rows: totals only, no per-layer rows\n"
-"  --layer-min-time S  min time of each per-layer chain row (default %.2f s; a\n"
-"                    --benchmark_min_time you give applies to them too)\n"
+"  --layer-min-time S  min time of each per-layer chain row and each 16x8 / float per-op\n"
+"                    row (default %.2f s; a --benchmark_min_time you give applies to them too)\n"
 "  --list            list the benchmark names and exit\n"
 "  -h, --help        this text\n"
 "\n"
@@ -554,6 +559,7 @@ int qkb_bench_main(int argc, char **argv) {
     };
     if (!qkb_register_conv(&reg, err, sizeof err) || !qkb_register_eltwise(&reg, err, sizeof err) ||
         !qkb_register_pool(&reg, err, sizeof err) || !qkb_register_convert(&reg, err, sizeof err) ||
+        !qkb_register_i16x8(&reg, err, sizeof err) || !qkb_register_float(&reg, err, sizeof err) ||
         !qkb_register_chain(&reg, err, sizeof err) || !qkb_register_xnnpack_chain(&reg, err, sizeof err) ||
         !qkb_register_chain_paths(&reg, err, sizeof err) ||
         !qkb_register_xnnpack_chain_f32(&reg, err, sizeof err)) {
@@ -757,6 +763,8 @@ done:
   qkb_machine_shutdown();
   qkb_chain_shutdown();
   qkb_chain_paths_shutdown();
+  qkb_i16x8_shutdown();
+  qkb_float_shutdown();
   qkb_xnnpack_chain_shutdown();
   qkb_xnnpack_chain_f32_shutdown();
   qkb_net_shutdown();

@@ -14,11 +14,22 @@
  *   chain_dynamic/<cap>/total  the int8 weights with per-channel scales: stem, 1x1 convs and the FC
  *       on the dynamic path (activations quantized per image / row at run time); depthwise, add
  *       and pool in f32 (there is no dynamic depthwise).
+ *   chain_f32 / chain_dynamic/<cap>/layerNN_<kind>  one layer of that chain alone (only at the
+ *       highest cap that runs here), its inputs produced by running the chain up to it first.
  *
  * The float chains dispatch each op's variant with qk_dispatch(op, path) under qk_set_isa_cap(cap)
  * and call its impl directly: weights packed once, one preallocated workspace. Before timing, the
  * same chain is run through the qk_ref_* float kernels and the row reports how far the logits are
- * (logits_max_diff, absolute; top1_agrees). Nothing is allocated in the timed loop. */
+ * (logits_max_diff, absolute; top1_agrees). Nothing is allocated in the timed loop.
+ *
+ * Why the dynamic chain's logits differ from the all-qk_ref chain by far more than the f32 chain's:
+ * its f32 layers (depthwise, add, pool) sum in another order than qk_ref's, which moves an
+ * activation by an ulp; the next dynamic layer quantizes its input to int8 at run time, where an
+ * ulp can move a value across a rounding boundary (or the row's max, hence every q), a whole
+ * quantization step, and the network amplifies that. The dynamic kernels themselves are exact, so
+ * the row also runs two mixed chains and reports them: qk_ref dynamic layers on this cap's f32
+ * kernels must equal this chain bit for bit (exact_same_f32 = 1), and this cap's dynamic layers on
+ * qk_ref f32 kernels must equal the all-qk_ref chain bit for bit (exact_ref_f32 = 1). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,7 +240,13 @@ typedef struct p_chain {
   void *ws;
   int32_t *acc;
   double ops, bytes, max_diff, top1;
+  bool same_f32, ref_f32; /* dynamic: the mixed chains' logits are bit-identical (see the top) */
 } p_chain;
+
+typedef struct p_case {
+  p_chain *ch;
+  int layer; /* -1: the total */
+} p_case;
 
 static p_chain *chains[P_COUNT][QK_ISA_COUNT];
 
@@ -269,10 +286,14 @@ static qk_status run16(const p_chain *ch, const qkb_net *net, size_t i) {
 
 static const float *ref_weights(cpath p, const f_layer *F) { return p == P_F16W ? F->w16f : F->w32; }
 
-/* One float layer: the dispatched impl, or (ref) the qk_ref_* kernel. */
-static qk_status runf(const p_chain *ch, const qkb_net *net, size_t i, bool ref) {
+/* Which layers of a float chain run the qk_ref_* kernel instead of the dispatched impl. */
+typedef enum ref_mode { REF_NONE, REF_ALL, REF_DYN, REF_F32 } ref_mode;
+
+/* One float layer: the dispatched impl, or the qk_ref_* kernel as mode says for its kind. */
+static qk_status runf(const p_chain *ch, const qkb_net *net, size_t i, ref_mode mode) {
   const qkb_layer *L = &net->m->v[i];
   const p_layer *P = &ch->l[i];
+  const bool ref = mode == REF_ALL || (mode == REF_DYN && P->dyn) || (mode == REF_F32 && !P->dyn);
   const f_layer *F = &sh.lf[i];
   const float *x = slot(ch, L->in);
   float *y = slot(ch, (int)i);
@@ -318,7 +339,7 @@ static qk_status runf(const p_chain *ch, const qkb_net *net, size_t i, bool ref)
 }
 
 static qk_status run_layer(const p_chain *ch, const qkb_net *net, size_t i) {
-  return ch->path == P_I16X8 ? run16(ch, net, i) : runf(ch, net, i, false);
+  return ch->path == P_I16X8 ? run16(ch, net, i) : runf(ch, net, i, REF_NONE);
 }
 
 /* Bytes per iteration: weights + inputs + output in this path's element sizes. */
@@ -375,6 +396,16 @@ static bool build_i16(p_chain *ch, const qkb_net *net) {
   snprintf(ch->label, sizeof ch->label, "exact; conv=%s pw=%s dw=%s add=%s gap=%s fc=%s", short_name(used[QKB_L_CONV]),
            short_name(used[QKB_L_PW]), short_name(used[QKB_L_DW]), short_name(used[QKB_L_ADD]), used[QKB_L_GAP],
            short_name(used[QKB_L_FC]));
+  return true;
+}
+
+/* The float chain from the network's image; logits copied to out unless NULL. */
+static bool run_chain(p_chain *ch, const qkb_net *net, ref_mode mode, float *out) {
+  const qkb_model *m = net->m;
+  memcpy(slot(ch, -1), net->image, m->in_h * m->in_w * m->in_c * sizeof(float));
+  for (size_t i = 0; i < m->n; i++)
+    if (runf(ch, net, i, mode) != QK_OK) return fail(ch, m->v[i].name, mode == REF_NONE ? "run" : "reference");
+  if (out) memcpy(out, slot(ch, (int)m->n - 1), m->v[m->n - 1].out_c * sizeof *out);
   return true;
 }
 
@@ -463,16 +494,15 @@ static bool build_float(p_chain *ch, const qkb_net *net) {
     if (!used[L->kind]) used[L->kind] = P->v->name;
   }
   if (ws && !(ch->ws = qkb_case_aligned(ws))) return fail(ch, "workspace", "out of memory");
-  /* The reference chain, then the dispatched one; compare the logits. */
-  memcpy(slot(ch, -1), net->image, m->in_h * m->in_w * m->in_c * sizeof(float));
+  /* The reference chain, then (dynamic) the two mixed ones, then the dispatched one; compare the
+   * logits. */
   const size_t nl = m->n - 1, O = m->v[nl].out_c;
-  float *ref = qkb_case_alloc(O * sizeof *ref);
-  if (!ref) return fail(ch, "logits", "out of memory");
-  for (size_t i = 0; i < m->n; i++)
-    if (runf(ch, net, i, true) != QK_OK) return fail(ch, m->v[i].name, "reference");
-  memcpy(ref, slot(ch, (int)nl), O * sizeof *ref);
-  for (size_t i = 0; i < m->n; i++)
-    if (runf(ch, net, i, false) != QK_OK) return fail(ch, m->v[i].name, "run");
+  float *ref = qkb_case_alloc(O * sizeof *ref), *mixed = qkb_case_alloc(2 * O * sizeof *mixed);
+  if (!ref || !mixed) return fail(ch, "logits", "out of memory");
+  if (!run_chain(ch, net, REF_ALL, ref)) return false;
+  if (ch->path == P_DYN && !(run_chain(ch, net, REF_DYN, mixed) && run_chain(ch, net, REF_F32, mixed + O)))
+    return false;
+  if (!run_chain(ch, net, REF_NONE, NULL)) return false;
   const float *y = slot(ch, (int)nl);
   size_t top_r = 0, top_y = 0;
   double d = 0;
@@ -484,8 +514,17 @@ static bool build_float(p_chain *ch, const qkb_net *net) {
   }
   ch->max_diff = d, ch->top1 = top_r == top_y;
   if (ch->path == P_F32 && !sh.f32_ref) sh.f32_ref = ref;
-  snprintf(ch->label, sizeof ch->label, "logits max|d| %.3g vs qk_ref; conv=%s pw=%s dw=%s add=%s gap=%s fc=%s", d,
-           short_name(used[QKB_L_CONV]), short_name(used[QKB_L_PW]), short_name(used[QKB_L_DW]),
+  char why[320] = "";
+  if (ch->path == P_DYN) {
+    ch->same_f32 = memcmp(mixed, y, O * sizeof *y) == 0;
+    ch->ref_f32 = memcmp(mixed + O, ref, O * sizeof *ref) == 0;
+    snprintf(why, sizeof why, " (f32 dw/add/gap summation order, amplified by run-time int8 quantization); "
+             "dynamic layers %s: logits bit-identical %s with qk_ref dynamic on these f32 kernels, %s with "
+             "these dynamic kernels on qk_ref f32;", ch->same_f32 && ch->ref_f32 ? "exact" : "NOT EXACT",
+             ch->same_f32 ? "yes" : "NO", ch->ref_f32 ? "yes" : "NO");
+  }
+  snprintf(ch->label, sizeof ch->label, "logits max|d| %.3g vs qk_ref%s conv=%s pw=%s dw=%s add=%s gap=%s fc=%s", d,
+           why[0] ? why : ";", short_name(used[QKB_L_CONV]), short_name(used[QKB_L_PW]), short_name(used[QKB_L_DW]),
            short_name(used[QKB_L_ADD]), short_name(used[QKB_L_GAP]), short_name(used[QKB_L_FC]));
   return true;
 }
@@ -510,10 +549,10 @@ static bool chain_build(p_chain *ch, const qkb_net *net) {
   return ch->path == P_I16X8 ? build_i16(ch, net) : build_float(ch, net);
 }
 
-static void bm_total(qkb_state *st, void *user) {
-  p_chain *ch = user;
-  const qkb_net *net = net_or_skip(st);
-  if (!net || !shared_ready(st, ch->path, net)) return;
+/* Builds the chain on first use and leaves the cap set; false (row skipped, cap reset) on error. */
+static bool chain_enter(qkb_state *st, p_chain *ch, const qkb_net **netp) {
+  const qkb_net *net = *netp = net_or_skip(st);
+  if (!net || !shared_ready(st, ch->path, net)) return false;
   qk_set_isa_cap(ch->cap);
   if (!ch->tried) {
     ch->tried = true;
@@ -522,8 +561,14 @@ static void bm_total(qkb_state *st, void *user) {
   if (!ch->ok) {
     qk_set_isa_cap(QK_ISA_COUNT);
     qkb_skip_with_error(st, ch->err);
-    return;
   }
+  return ch->ok;
+}
+
+static void bm_total(qkb_state *st, void *user) {
+  p_chain *ch = ((const p_case *)user)->ch;
+  const qkb_net *net;
+  if (!chain_enter(st, ch, &net)) return;
   const size_t n = net->m->n;
   unsigned bad = 0;
   while (qkb_keep_running(st))
@@ -541,11 +586,40 @@ static void bm_total(qkb_state *st, void *user) {
     qkb_counter(st, "logits_max_diff", ch->max_diff, QKB_COUNTER_DEFAULT);
     qkb_counter(st, "top1_agrees", ch->top1, QKB_COUNTER_DEFAULT);
   }
+  if (ch->path == P_DYN) {
+    qkb_counter(st, "exact_same_f32", ch->same_f32, QKB_COUNTER_DEFAULT);
+    qkb_counter(st, "exact_ref_f32", ch->ref_f32, QKB_COUNTER_DEFAULT);
+  }
   qkb_set_label(st, ch->label);
+}
+
+/* One layer alone: the chain runs up to it once (its inputs are then the chain's own), then the
+ * layer is timed on those buffers; no layer writes a tensor that a later one still reads. */
+static void bm_layer(qkb_state *st, void *user) {
+  const p_case *c = user;
+  p_chain *ch = c->ch;
+  const qkb_net *net;
+  if (!chain_enter(st, ch, &net)) return;
+  const size_t i = (size_t)c->layer;
+  unsigned bad = 0;
+  if (ch->path != P_I16X8) memcpy(slot(ch, -1), net->image, net->m->in_h * net->m->in_w * net->m->in_c * sizeof(float));
+  for (size_t k = 0; k < i; k++) bad |= (unsigned)run_layer(ch, net, k);
+  while (qkb_keep_running(st)) bad |= (unsigned)run_layer(ch, net, i);
+  qk_set_isa_cap(QK_ISA_COUNT);
+  if (bad) {
+    qkb_skip_with_error(st, "the layer failed during timing");
+    return;
+  }
+  const qkb_layer *L = &net->m->v[i];
+  qkb_rate_counters(st, 2.0 * (double)L->macs, layer_bytes(ch->path, L));
+  qkb_set_label(st, short_name(ch->l[i].v ? ch->l[i].v->name : NULL));
 }
 
 bool qkb_register_chain_paths(const qkb_reg *r, char *err, size_t errlen) {
   char name[256], why[256];
+  int top = -1; /* the highest cap that runs here: the only one with per-layer rows */
+  for (int isa = 0; isa < QK_ISA_COUNT; isa++)
+    if (qk_isa_built((qk_isa)isa) && qk_isa_supported((qk_isa)isa) && isa <= (int)qk_isa_cap()) top = isa;
   for (int p = 0; p < P_COUNT; p++)
     for (int isa = 0; isa < QK_ISA_COUNT; isa++) {
       if (!qk_isa_built((qk_isa)isa)) continue;
@@ -561,9 +635,19 @@ bool qkb_register_chain_paths(const qkb_reg *r, char *err, size_t errlen) {
         continue;
       }
       p_chain *ch = chains[p][isa] = calloc(1, sizeof *ch);
-      if (!ch) goto oom;
+      p_case *t = qkb_case_alloc(sizeof *t);
+      if (!ch || !t) goto oom;
       ch->path = (cpath)p, ch->cap = (qk_isa)isa;
-      if (!qkb_register_row(r, name, bm_total, ch, 0)) goto oom;
+      *t = (p_case){.ch = ch, .layer = -1};
+      if (!qkb_register_row(r, name, bm_total, t, 0)) goto oom;
+      if (!r->chain_layers || isa != top || (p != P_F32 && p != P_DYN)) continue;
+      for (size_t i = 0; i < r->model->n; i++) {
+        p_case *c = qkb_case_alloc(sizeof *c);
+        if (!c) goto oom;
+        *c = (p_case){.ch = ch, .layer = (int)i};
+        snprintf(name, sizeof name, "%s/%s/%s", path_family[p], cap, r->model->v[i].name);
+        if (!qkb_register_row(r, name, bm_layer, c, r->layer_min_time)) goto oom;
+      }
     }
   return true;
 oom:

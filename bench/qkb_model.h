@@ -185,6 +185,13 @@ bool qkb_register_eltwise(const qkb_reg *r, char *err, size_t errlen);
 bool qkb_register_pool(const qkb_reg *r, char *err, size_t errlen);
 /* quantize_int8 (network input) and dequantize_int8 (logits) rows (bench/bench_convert.c). */
 bool qkb_register_convert(const qkb_reg *r, char *err, size_t errlen);
+/* fc / conv2d / dwconv2d / add / addpot / quantize / dequantize_i16x8 rows (bench/bench_i16x8.c), and
+ * the float paths' fc / conv2d / dwconv2d / add / avgpool rows with XNNPACK f32 and f16 peers
+ * (bench/bench_float.c); declarations of their data in bench/qkb_paths.h. */
+bool qkb_register_i16x8(const qkb_reg *r, char *err, size_t errlen);
+bool qkb_register_float(const qkb_reg *r, char *err, size_t errlen);
+void qkb_i16x8_shutdown(void);
+void qkb_float_shutdown(void);
 /* chain_int8/<cap>/{total,layerNN_<kind>} for every built ISA (bench/chain_int8.c), and the
  * XNNPACK chain chain_int8/xnnpack/... (bench/xnnpack_chain.c). */
 bool qkb_register_chain(const qkb_reg *r, char *err, size_t errlen);

@@ -136,3 +136,14 @@ qk_status qk_add_i16(const qk_add_int8_params *p, const size_t s1[4], const int1
   ((const qk_add_i16_impl *)v->impl)->run(p, s1, x1, s2, x2, y);
   return QK_OK;
 }
+
+qk_status qk_add_i16_pot(const qk_add_i16_pot_params *p, size_t n, const int16_t *x1, const int16_t *x2, int16_t *y) {
+  qk_status st = qk_add_i16_pot_check(p);
+  if (st) return st;
+  if (n == 0) return QK_OK;
+  if (!x1 || !x2 || !y) return qk_fail(QK_ERR_NULL, "add_i16_pot: null buffer");
+  const qk_variant *v = qk_dispatch(QK_OP_ADD_POT, QK_PATH_I16X8);
+  if (!v) return QK_ERR_UNSUPPORTED;
+  ((const qk_add_i16_pot_impl *)v->impl)->run(p, n, x1, x2, y);
+  return QK_OK;
+}

@@ -29,6 +29,7 @@
   static const qk_conv2d_i16x8_impl name##_impl = {name##_packed_size, name##_pack, name##_workspace_size, name##_run};
 #define QK_IMPL_DWCONV2D_I16X8(name) QK_IMPL_CONV2D_I16X8(name)
 #define QK_IMPL_ADD_I16X8(name) static const qk_add_i16_impl name##_impl = {name##_run};
+#define QK_IMPL_ADD_POT_I16X8(name) static const qk_add_i16_pot_impl name##_impl = {name##_run};
 #define QK_IMPL_QUANTIZE_I16X8(name) QK_IMPL_QUANTIZE_INT8(name)
 #define QK_IMPL_DEQUANTIZE_I16X8(name) QK_IMPL_DEQUANTIZE_INT8(name)
 #define QK_IMPL_REQUANTIZE_I16X8(name) QK_IMPL_REQUANTIZE_INT8(name)
@@ -65,6 +66,25 @@
   static void name##_run(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g, const void *p,          \
                          const int8_t *x, int8_t *y, void *ws) {                                        \
     qk_conv_gemm_run(&fc##_impl, mr, d, g, p, x, y, ws);                                                \
+  }                                                                                                      \
+  QK_IMPL_CONV2D_INT8(name)
+
+/* A conv-GEMM variant that hands the shapes direct##_applies() accepts to a direct kernel. */
+#define QK_IMPL_CONV_GEMM_DIRECT(name, fc, mr, direct)                                                   \
+  static size_t name##_packed_size(const qk_conv2d_int8_desc *d) {                                      \
+    return direct##_applies(d) ? direct##_packed_size(d) : qk_conv_gemm_packed_size(&fc##_impl, d);     \
+  }                                                                                                      \
+  static void name##_pack(const qk_conv2d_int8_desc *d, const int8_t *w, const int32_t *b, void *p) {   \
+    if (direct##_applies(d)) direct##_pack(d, w, b, p);                                                 \
+    else qk_conv_gemm_pack(&fc##_impl, d, w, b, p);                                                     \
+  }                                                                                                      \
+  static size_t name##_workspace_size(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g) {          \
+    return direct##_applies(d) ? direct##_workspace_size(d, g) : qk_conv_gemm_workspace_size(mr, d, g); \
+  }                                                                                                      \
+  static void name##_run(const qk_conv2d_int8_desc *d, const qk_conv2d_geom *g, const void *p,          \
+                         const int8_t *x, int8_t *y, void *ws) {                                        \
+    if (direct##_applies(d)) direct##_run(d, g, p, x, y, ws);                                           \
+    else qk_conv_gemm_run(&fc##_impl, mr, d, g, p, x, y, ws);                                           \
   }                                                                                                      \
   QK_IMPL_CONV2D_INT8(name)
 
@@ -108,6 +128,8 @@
 #define QK_VARIANT(op, path, isa, name, mr, nr, kr) QK_IMPL_##op##_##path(name)
 #define QK_CONV_GEMM(ISA, isa, tile, mr, nr, kr) \
   QK_IMPL_CONV_GEMM(qk_int8_conv2d_gemm_##tile##__##isa, qk_int8_fc_##tile##__##isa, mr)
+#define QK_CONV_GEMM_DIRECT(ISA, isa, tile, mr, nr, kr, direct) \
+  QK_IMPL_CONV_GEMM_DIRECT(qk_int8_conv2d_gemm_##tile##__##isa, qk_int8_fc_##tile##__##isa, mr, direct)
 #define QK_CONV_GEMM_I16X8(ISA, isa, tile, mr, nr, kr) \
   QK_IMPL_CONV_GEMM_I16X8(qk_i16x8_conv2d_gemm_##tile##__##isa, qk_i16x8_fc_##tile##__##isa, mr)
 #define QK_CONV_GEMM_FLOAT(PATH, path, ISA, isa, tile, mr, nr, kr)                                   \
@@ -116,6 +138,7 @@
 #include "variants.def"
 #undef QK_VARIANT
 #undef QK_CONV_GEMM
+#undef QK_CONV_GEMM_DIRECT
 #undef QK_CONV_GEMM_I16X8
 #undef QK_CONV_GEMM_FLOAT
 
@@ -124,6 +147,7 @@ static const qk_variant table[] = {
   {#name, QK_OP_##op, QK_PATH_##path, QK_ISA_##isa, mr, nr, kr, &name##_impl},
 #define QK_CONV_GEMM(ISA, isa, tile, mr, nr, kr) \
   QK_VARIANT(CONV2D, INT8, ISA, qk_int8_conv2d_gemm_##tile##__##isa, mr, nr, kr)
+#define QK_CONV_GEMM_DIRECT(ISA, isa, tile, mr, nr, kr, direct) QK_CONV_GEMM(ISA, isa, tile, mr, nr, kr)
 #define QK_CONV_GEMM_I16X8(ISA, isa, tile, mr, nr, kr) \
   QK_VARIANT(CONV2D, I16X8, ISA, qk_i16x8_conv2d_gemm_##tile##__##isa, mr, nr, kr)
 #define QK_CONV_GEMM_FLOAT(PATH, path, ISA, isa, tile, mr, nr, kr) \
@@ -131,6 +155,7 @@ static const qk_variant table[] = {
 #include "variants.def"
 #undef QK_VARIANT
 #undef QK_CONV_GEMM
+#undef QK_CONV_GEMM_DIRECT
 #undef QK_CONV_GEMM_I16X8
 #undef QK_CONV_GEMM_FLOAT
 };
@@ -163,7 +188,7 @@ bool qk_isa_from_name(const char *name, qk_isa *isa) {
 
 const char *qk_op_name(qk_op op) {
   static const char *const names[QK_OP_COUNT] = {"fc", "conv2d", "dwconv2d", "add", "mul", "avgpool",
-                                                 "maxpool", "quantize", "dequantize", "requantize"};
+                                                 "maxpool", "quantize", "dequantize", "requantize", "add_pot"};
   return op < QK_OP_COUNT ? names[op] : "?";
 }
 const char *qk_path_name(qk_path path) {

@@ -49,6 +49,8 @@
 #define QK_DECL_ADD_I16X8(name)                                                                    \
   void name##_run(const qk_add_int8_params *p, const size_t s1[4], const int16_t *x1, const size_t s2[4], \
                   const int16_t *x2, int16_t *y);
+#define QK_DECL_ADD_POT_I16X8(name) \
+  void name##_run(const qk_add_i16_pot_params *p, size_t n, const int16_t *x1, const int16_t *x2, int16_t *y);
 #define QK_DECL_QUANTIZE_I16X8(name) QK_DECL_QUANTIZE_INT8(name)
 #define QK_DECL_DEQUANTIZE_I16X8(name) QK_DECL_DEQUANTIZE_INT8(name)
 #define QK_DECL_REQUANTIZE_I16X8(name) QK_DECL_REQUANTIZE_INT8(name)
@@ -90,6 +92,9 @@
 
 #define QK_VARIANT(op, path, isa, name, mr, nr, kr) QK_DECL_##op##_##path(name)
 #define QK_CONV_GEMM(ISA, isa, tile, mr, nr, kr)
+/* The direct kernel a conv-GEMM variant uses for the shapes its _applies() accepts. */
+#define QK_CONV_GEMM_DIRECT(ISA, isa, tile, mr, nr, kr, direct) \
+  QK_DECL_CONV2D_INT8(direct) bool direct##_applies(const qk_conv2d_int8_desc *d);
 /* 16x8 conv-via-GEMM variants are static in registry.c (conv_gemm_i16x8.c): nothing to declare. */
 #define QK_CONV_GEMM_I16X8(ISA, isa, tile, mr, nr, kr)
 /* Float conv-via-GEMM variants are static in registry.c too (conv_gemm_f32.c). */
@@ -97,6 +102,7 @@
 #include "variants.def"
 #undef QK_VARIANT
 #undef QK_CONV_GEMM
+#undef QK_CONV_GEMM_DIRECT
 #undef QK_CONV_GEMM_I16X8
 #undef QK_CONV_GEMM_FLOAT
 

@@ -110,6 +110,138 @@ def sum_section(title, shapes, by_key, counts, reference, fmt):
     return out
 
 
+PATH_ORDER = ("int8", "i16x8", "f32", "f16w", "dynamic", "f16")
+# Per-op sums: (op, shape filter, what it sums); one section per <op>_<path> family present.
+OP_SETS = (
+    ("fc", PW_RE, "pointwise set"),
+    ("conv2d", PW_RE, "pointwise total"),
+    ("conv2d", STEM_RE, "stem total"),
+    ("dwconv2d", None, "depthwise total"),
+    ("add", None, "residual add total"),
+    ("addpot", None, "residual add total, power-of-two scales"),
+)
+OP_DETAIL = {("fc", "pointwise set"): "1x1 convs as GEMMs", ("conv2d", "pointwise total"): "1x1 convs"}
+
+
+def split_family(family):
+    op, _, path = family.rpartition("_")
+    return (op, path) if op else (family, "")
+
+
+def path_rank(path):
+    return PATH_ORDER.index(path) if path in PATH_ORDER else len(PATH_ORDER)
+
+
+def op_sets(families):
+    """(family, shape filter, section name) for every per-op sum, int8 first, then path order."""
+    sets = []
+    for op, pattern, what in OP_SETS:
+        fams = sorted((f for f in families if split_family(f)[0] == op), key=lambda f: path_rank(split_family(f)[1]))
+        for fam in fams:
+            detail = ", ".join(x for x in (fam, OP_DETAIL.get((op, what))) if x)
+            sets.append((fam, pattern, f"{what} ({detail})"))
+    return sets
+
+
+def weighted_sums(shapes, by_key, counts):
+    """{implementation: weighted sum of medians} for implementations timed on every shape."""
+    sums = {}
+    for impl in {b.impl for k in shapes for b in by_key[k]}:
+        t, have = 0.0, 0
+        for k in shapes:
+            b = next((b for b in by_key[k] if b.impl == impl), None)
+            if b is not None and b.ok:
+                t += counts.get(k[1], 1) * b.median_ns
+                have += 1
+        if have == len(shapes):
+            sums[impl] = t
+    return sums
+
+
+def peer_group(impl):
+    """xnnpack_f32_conv1x1 -> 'xnnpack f32'; int8 peers (qs8 / qc8) -> 'xnnpack int8'."""
+    parts = impl.split("_")
+    if len(parts) < 2:
+        return impl
+    kind = "int8" if parts[1] in ("qs8", "qc8") else parts[1]
+    return f"{parts[0]} {kind}"
+
+
+# Columns of the per-path table: (title, op, shape filter).
+PATH_COLUMNS = (
+    ("pointwise conv", "conv2d", PW_RE),
+    ("pointwise GEMM", "fc", PW_RE),
+    ("stem", "conv2d", STEM_RE),
+    ("depthwise", "dwconv2d", None),
+    ("add", "add", None),
+    ("add pot", "addpot", None),
+)
+
+
+def paths_section(by_key, counts, fmt):
+    """One row per path (its fastest variant per op, weighted over the model's layers) and per peer
+    group, one column per op set; then the same as ratios against the int8 row (>1 = faster)."""
+    cells = {}  # (row, column) -> (time, implementation)
+    for title, op, pattern in PATH_COLUMNS:
+        for fam in {k[0] for k in by_key if split_family(k[0])[0] == op}:
+            shapes = [k for k in by_key if k[0] == fam and (pattern is None or pattern.search(k[1]))]
+            if not shapes:
+                continue
+            path = split_family(fam)[1]
+            for impl, t in weighted_sums(shapes, by_key, counts).items():
+                row = path if impl.startswith("qk_") else peer_group(impl)
+                if (row, title) not in cells or t < cells[(row, title)][0]:
+                    cells[(row, title)] = (t, impl)
+    rows_seen = {r for r, _ in cells}
+    if len({r for r in rows_seen if r in PATH_ORDER}) < 2:
+        return []
+    columns = [c for c, _, _ in PATH_COLUMNS if any((r, c) in cells for r in rows_seen)]
+    order = sorted(rows_seen, key=lambda r: (r not in PATH_ORDER, path_rank(r), r))
+    h = "### " if fmt == "markdown" else ""
+    out = [f"{h}per path: fastest variant per op (peers: per XNNPACK datatype), summed over the model's layers"]
+    out += render([[r] + [qr.fmt_time(cells[(r, c)][0]) if (r, c) in cells else "-" for c in columns] for r in order],
+                  ["path"] + columns, fmt, "l" + "r" * len(columns))
+    out.append("")
+    if any(("int8", c) in cells for c in columns):
+        out.append(f"{h}per path vs int8 (int8 time / this time, >1 = faster than int8)")
+        rows = [[r] + [ratio(cells[("int8", c)][0] if ("int8", c) in cells else None,
+                             cells[(r, c)][0] if (r, c) in cells else None) for c in columns] for r in order]
+        out += render(rows, ["path"] + columns, fmt, "l" + "r" * len(columns))
+        out.append("")
+    return out
+
+
+FC_RE = re.compile(r"_fc\d+_M\d+_K\d+_N\d+$")
+
+
+def fc_batch1_section(by_key, fmt):
+    """The model's classifier: the fastest variant of each path and each peer, vs the fastest f32."""
+    labels = sorted({k[1] for k in by_key if split_family(k[0])[0] == "fc" and FC_RE.search(k[1])})
+    out = []
+    h = "### " if fmt == "markdown" else ""
+    for label in labels:
+        best = {}
+        for (fam, shape), benches in by_key.items():
+            if shape != label or split_family(fam)[0] != "fc":
+                continue
+            for b in benches:
+                if not b.ok:
+                    continue
+                row = split_family(fam)[1] if not b.is_peer else b.impl
+                if row not in best or b.median_ns < best[row].median_ns:
+                    best[row] = b
+        if len(best) < 2:
+            continue
+        f32 = best.get("f32")
+        order = sorted(best, key=lambda r: (r not in PATH_ORDER, path_rank(r), r))
+        rows = [[r, best[r].impl if r in PATH_ORDER else "(peer)", qr.fmt_time(best[r].median_ns),
+                 ratio(f32.median_ns if f32 else None, best[r].median_ns)] for r in order]
+        out.append(f"{h}classifier {label}: fastest per path (vs f32 = f32 time / this time)")
+        out += render(rows, ["path", "implementation", "median", "vs f32"], fmt, "llrr")
+        out.append("")
+    return out
+
+
 LAYER_RE = re.compile(r"^layer(\d+)_([a-z]+)$")
 KIND_ORDER = ("conv", "pw", "dw", "add", "gap", "fc")
 
@@ -241,14 +373,8 @@ def summarize(res, fmt, references, wanted_reference=None):
     def shapes_of(family, pattern=None):
         return [k for k in by_key if k[0] == family and (pattern is None or pattern.search(k[1]))]
 
-    sets = [
-        ("fc_int8", PW_RE, "pointwise set"),
-        ("conv2d_int8", PW_RE, "pointwise total (conv2d_int8, 1x1 convs)"),
-        ("conv2d_int8", STEM_RE, "stem total (conv2d_int8)"),
-        ("dwconv2d_int8", None, "depthwise total (dwconv2d_int8)"),
-        ("add_int8", None, "residual add total (add_int8)"),
-    ]
-    for family, pattern, name in sets:
+    families = {k[0] for k in by_key}
+    for family, pattern, name in op_sets(families):
         shapes = shapes_of(family, pattern)
         if not shapes:
             continue
@@ -260,6 +386,8 @@ def summarize(res, fmt, references, wanted_reference=None):
             title = f"{name}: {len(shapes)} distinct shapes = {layers} layers, each median weighted by its layer count"
         out += sum_section(title, shapes, by_key, counts, references.get(family), fmt)
 
+    out += paths_section(by_key, counts, fmt)
+    out += fc_batch1_section(by_key, fmt)
     out += chain_section(res, fmt)
     return "\n".join(out)
 

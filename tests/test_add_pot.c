@@ -4,7 +4,11 @@
 #include <criterion/criterion.h>
 #include <math.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "qk/add_i16_pot.h"
+#include "qk/registry.h"
 
 Test(add_pot, rdbpot16_rounds_half_away_from_zero) {
   cr_expect_eq(qk_rdbpot16(5, 1), 3);   /* 2.5 */
@@ -115,4 +119,50 @@ Test(add_pot, derive_rejects_what_prepare_rejects) {
   cr_expect_eq(qk_add_i16_pot_derive(s, 0, s, 0, s, 0, QK_ACT_NONE, NULL), QK_ERR_NULL);
   const qk_add_i16_pot_params deep = {.input1_shift = 0, .input2_shift = -32, .act_min = -32768, .act_max = 32767};
   cr_expect_eq(qk_add_i16_pot_check(&deep), QK_ERR_PARAM); /* RoundingDivideByPOT needs exponent <= 31 */
+}
+
+/* The runtime entry point: argument checks, and at every ISA cap the dispatched variant (which
+ * must be an add_pot one at or below the cap) matches the reference, also in place. */
+Test(add_pot, entry_point_checks_its_arguments) {
+  const qk_add_i16_pot_params ok = {.input1_shift = 0, .input2_shift = -3, .act_min = -32768, .act_max = 32767};
+  const qk_add_i16_pot_params both = {.input1_shift = -1, .input2_shift = -3, .act_min = -32768, .act_max = 32767};
+  int16_t a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8}, y[4];
+  cr_expect_eq(qk_add_i16_pot(NULL, 4, a, b, y), QK_ERR_NULL);
+  cr_expect_eq(qk_add_i16_pot(&both, 4, a, b, y), QK_ERR_PARAM);
+  cr_expect_eq(qk_add_i16_pot(&ok, 4, NULL, b, y), QK_ERR_NULL);
+  cr_expect_eq(qk_add_i16_pot(&ok, 4, a, b, NULL), QK_ERR_NULL);
+  cr_expect_eq(qk_add_i16_pot(&ok, 0, NULL, NULL, NULL), QK_OK);
+}
+
+Test(add_pot, entry_point_matches_reference_at_every_level) {
+  enum { N = 77 };
+  int16_t a[N], b[N], want[N], y[N];
+  unsigned s = 12345;
+  for (int sh = 0; sh < 2; sh++) {
+    const qk_add_i16_pot_params p = {.input1_shift = sh ? -5 : 0, .input2_shift = sh ? 0 : -17, .act_min = -30000,
+                                     .act_max = 30000};
+    for (int i = 0; i < N; i++) {
+      s = s * 1103515245u + 12345u;
+      a[i] = (int16_t)(s >> 16);
+      s = s * 1103515245u + 12345u;
+      b[i] = (int16_t)(i % 7 == 0 ? 32767 : (int)(s >> 16) - 32768);
+    }
+    qk_ref_add_i16_pot(&p, N, a, b, want);
+    for (int cap = 0; cap < QK_ISA_COUNT; cap++) {
+      if (!qk_isa_supported((qk_isa)cap)) continue;
+      qk_set_isa_cap((qk_isa)cap);
+      const qk_variant *v = qk_dispatch(QK_OP_ADD_POT, QK_PATH_I16X8);
+      cr_assert_not_null(v, "%s", qk_last_error());
+      cr_expect(v->op == QK_OP_ADD_POT && v->isa <= (qk_isa)cap, "cap %s dispatched %s", qk_isa_name((qk_isa)cap),
+                v->name);
+      memset(y, 0, sizeof y);
+      cr_assert_eq(qk_add_i16_pot(&p, N, a, b, y), QK_OK);
+      cr_expect_arr_eq(y, want, sizeof y, "%s differs at cap %s", v->name, qk_isa_name((qk_isa)cap));
+      int16_t in_place[N];
+      memcpy(in_place, sh ? b : a, sizeof in_place);
+      cr_assert_eq(qk_add_i16_pot(&p, N, sh ? a : in_place, sh ? in_place : b, in_place), QK_OK);
+      cr_expect_arr_eq(in_place, want, sizeof y, "%s in place differs at cap %s", v->name, qk_isa_name((qk_isa)cap));
+    }
+    qk_set_isa_cap(QK_ISA_COUNT);
+  }
 }

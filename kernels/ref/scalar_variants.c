@@ -154,6 +154,10 @@ void qk_i16x8_add__scalar_run(const qk_add_int8_params *p, const size_t s1[4], c
                               const int16_t *x2, int16_t *y) {
   qk_ref_add_i16(p, s1, x1, s2, x2, y);
 }
+void qk_i16x8_add_pot__scalar_run(const qk_add_i16_pot_params *p, size_t n, const int16_t *x1, const int16_t *x2,
+                                  int16_t *y) {
+  qk_ref_add_i16_pot(p, n, x1, x2, y);
+}
 void qk_i16x8_quantize__scalar_run(const float *x, size_t n, float scale, int32_t zp, qk_qtype type, void *y) {
   qk_ref_quantize(x, n, scale, zp, type, y);
 }

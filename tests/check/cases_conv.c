@@ -1,6 +1,7 @@
 /* Exactness cases for Conv2D and DepthwiseConv2D variants: kernel sizes 1x1 (the GEMM fast path),
  * 3x3 stride 1 and 2 (MobileNet's stem and depthwise workhorses), 5x5, dilation, SAME/VALID
- * padding, groups, depth multipliers, channel counts across every tail up to 2x64, zero points
+ * padding, groups, depth multipliers, channel counts across every tail up to 2x64, 1-5 input channels
+ * with every padding edge (direct small-channel kernels), zero points
  * at the type's ends, shifts over the contract, narrow clamps, both roundings. */
 #include <math.h>
 #include <stdlib.h>
@@ -8,7 +9,7 @@
 
 #include "op_cases.h"
 
-enum { SWEEP_C = 130, FIXED = 24, RANDOM = 40 };
+enum { SWEEP_C = 130, FIXED = 33, RANDOM = 40 };
 
 size_t conv_case_count(const qk_variant *v) {
   (void)v;
@@ -57,6 +58,17 @@ static shape pick_shape(const qk_variant *v, qkc_rng *g, size_t index) {
         {1, 5, 9, 1, 1, 3, 1, 1, 1, 1, QK_PAD_SAME},
         {1, 9, 5, 2, 2, 1, 1, 3, 1, 1, QK_PAD_SAME},
         {1, 16, 16, 8, 8, 3, 1, 1, 1, 1, QK_PAD_SAME},
+        /* few input channels (the stem's direct kernels): padding only after (even sizes), on both
+         * sides (odd), none (VALID), wider than the input; 32-channel blocks and their tails */
+        {1, 16, 16, 3, 32, 3, 2, 1, 1, 1, QK_PAD_SAME},
+        {1, 17, 15, 3, 32, 3, 2, 1, 1, 1, QK_PAD_SAME},
+        {1, 15, 16, 3, 32, 3, 2, 1, 1, 1, QK_PAD_VALID},
+        {2, 11, 13, 3, 48, 3, 2, 1, 1, 1, QK_PAD_SAME},
+        {1, 10, 9, 3, 8, 3, 1, 1, 1, 1, QK_PAD_SAME},
+        {1, 3, 2, 3, 70, 5, 1, 1, 1, 1, QK_PAD_SAME},
+        {1, 13, 12, 1, 20, 7, 2, 1, 1, 1, QK_PAD_SAME},
+        {1, 9, 9, 4, 33, 3, 3, 1, 1, 1, QK_PAD_VALID},
+        {1, 10, 21, 5, 32, 3, 2, 1, 1, 1, QK_PAD_SAME},
     };
     s = fixed[index];
     if (dw) s.groups = 1, s.o = s.c * s.dm;

@@ -432,10 +432,12 @@ static void fill_row(qkc_rng *g, float *x, size_t n, int style) {
       case 1: x[i] = frand(g) * 1e-30f; break;               /* tiny */
       case 2: x[i] = -fabsf(frand(g)) * 5.0f; break;         /* all negative (asymmetric zp at the top) */
       case 3: x[i] = (float)qkc_range(g, -127, 127) / 127.0f; break; /* many exact .5 after scaling */
+      /* Both extremes grow to the end: every chunk of a chunked quantizer changes its parameters. */
+      case 5: x[i] = (i % 2 ? -6.0f : 6.0f) * (float)(i + 1) / (float)n; break;
       default: x[i] = frand(g) * 6.0f;
     }
   }
-  if (style == 4 && n > 2) x[n / 2] = 1000.0f; /* one outlier */
+  if (style == 4 && n > 2) x[qkc_range(g, 0, (int32_t)(n - 1))] = 1000.0f; /* one outlier, anywhere */
 }
 
 static bool dynamic_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report *r) {
@@ -446,6 +448,7 @@ static bool dynamic_case(const qk_variant *v, uint64_t seed, size_t index, qkc_r
   if (!conv) {
     size_t M = v->mr + 1, N = v->nr + 3, K = index < SWEEP ? index + 1 : (size_t)qkc_range(&g, 1, 1500);
     if (index >= SWEEP + FIXED) M = (size_t)qkc_range(&g, 1, 9), N = (size_t)qkc_range(&g, 1, 70);
+    if (index >= SWEEP && index % 3 == 0) K = (size_t)qkc_range(&g, 2049, 7000); /* rows of several 8 KiB chunks */
     float *scale = malloc(N * 4), *bias = qkc_next(&g) % 3 ? malloc(N * 4) : NULL;
     for (size_t o = 0; scale && o < N; o++) scale[o] = (float)qkc_range(&g, 1, 1000) / 65536.0f;
     for (size_t o = 0; bias && o < N; o++) bias[o] = frand(&g);
@@ -459,7 +462,7 @@ static bool dynamic_case(const qk_variant *v, uint64_t seed, size_t index, qkc_r
     void *packed = qkc_guard_alloc((impl->packed_size(N, K) + 63) & ~(size_t)63, 64);
     void *ws = wsz ? qkc_guard_alloc((wsz + 63) & ~(size_t)63, 64) : NULL;
     if (scale && x && y && yr && w && packed && (!wsz || ws)) {
-      for (size_t b = 0; b < M; b++) fill_row(&g, x + b * K, K, (int)((index + b) % 6));
+      for (size_t b = 0; b < M; b++) fill_row(&g, x + b * K, K, (int)((index + b) % 7));
       for (size_t i = 0; i < N * K; i++) w[i] = (int8_t)qkc_range(&g, -127, 127);
       qk_ref_fc_dynamic(&d, w, bias, M, x, yr);
       impl->pack(&d, w, bias, packed);
@@ -480,6 +483,7 @@ static bool dynamic_case(const qk_variant *v, uint64_t seed, size_t index, qkc_r
                                          .act_min = -INFINITY, .act_max = INFINITY},
                                 .asymmetric = asym};
     if (index % 4 == 0) d.conv.k_h = d.conv.k_w = 1;
+    if (index % 4 == 2 || index % 8 == 4) d.conv.in_ch = (size_t)qkc_range(&g, 41, 160); /* images of several chunks */
     const size_t O = d.conv.out_ch, nw = O * d.conv.k_h * d.conv.k_w * d.conv.in_ch;
     float *scale = malloc(O * 4), *bias = malloc(O * 4);
     for (size_t o = 0; scale && bias && o < O; o++) scale[o] = (float)qkc_range(&g, 1, 1000) / 65536.0f, bias[o] = frand(&g);
@@ -498,7 +502,7 @@ static bool dynamic_case(const qk_variant *v, uint64_t seed, size_t index, qkc_r
       void *packed = qkc_guard_alloc((impl->packed_size(&d) + 63) & ~(size_t)63, 64);
       void *ws = wsz ? qkc_guard_alloc((wsz + 63) & ~(size_t)63, 64) : NULL;
       if (x && y && yr && w && packed && (!wsz || ws)) {
-        fill_row(&g, x, nx, (int)(index % 6));
+        fill_row(&g, x, nx, (int)(index % 7));
         for (size_t i = 0; i < nw; i++) w[i] = (int8_t)qkc_range(&g, -127, 127);
         qk_ref_conv2d_dynamic(&d, &geo, w, bias, x, yr);
         impl->pack(&d, w, bias, packed);

@@ -17,6 +17,9 @@ bool convert_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_repo
 size_t i16x8_case_count(const qk_variant *v);
 bool i16x8_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report *r);
 
+size_t add_pot_case_count(const qk_variant *v);
+bool add_pot_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report *r);
+
 size_t float_case_count(const qk_variant *v);
 bool float_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report *r);
 

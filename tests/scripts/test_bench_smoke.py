@@ -11,9 +11,13 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QKBENCH = os.environ.get("QKB_QKBENCH")
+PATH_FAMILIES = ("fc_i16x8", "conv2d_i16x8", "dwconv2d_i16x8", "add_i16x8", "addpot_i16x8", "quantize_i16x8",
+                 "dequantize_i16x8", "fc_f32", "fc_f16w", "fc_dynamic", "conv2d_f32", "conv2d_f16w",
+                 "conv2d_dynamic", "dwconv2d_f32", "dwconv2d_f16w", "add_f32", "avgpool_f32")
 FAMILIES = ("fc_int8", "conv2d_int8", "dwconv2d_int8", "add_int8", "avgpool_int8", "quantize_int8",
-            "dequantize_int8", "chain_int8")
-SKIP_REASONS = ("CPU lacks", "above the QK_ISA cap", "not built")
+            "dequantize_int8", "chain_int8") + PATH_FAMILIES
+# "unsupported hardware": XNNPACK's own answer for its f16 operators on a CPU without them.
+SKIP_REASONS = ("CPU lacks", "above the QK_ISA cap", "not built", "unsupported hardware")
 
 
 @unittest.skipUnless(QKBENCH, "QKB_QKBENCH not set (run through meson test)")
@@ -52,6 +56,20 @@ class BenchSmoke(unittest.TestCase):
         self.assertTrue(checked)
         for r in checked:
             self.assertEqual(r["exact"], 1, r["name"])
+
+    def test_float_within_bound(self):
+        # f32 / f16w rows and the XNNPACK float peers: every output within SPEC 14's bound.
+        checked = [r for r in self.rows if "within_bound" in r]
+        self.assertTrue(any(r["name"].startswith("fc_f16w/") for r in checked))
+        for r in checked:
+            self.assertEqual(r["within_bound"], 1, f"{r['name']}: err_ratio {r.get('err_ratio')}")
+
+    def test_new_paths_checked(self):
+        # Every timed 16x8 / float per-op row reports a check.
+        for r in self.rows:
+            fam = r["name"].split("/")[0]
+            if fam in PATH_FAMILIES and not r.get("error_occurred"):
+                self.assertTrue("exact" in r or "within_bound" in r, r["name"])
 
     def test_chain_totals(self):
         totals = {r["name"].split("/")[1]: r for r in self.rows if r["name"].startswith("chain_int8/")

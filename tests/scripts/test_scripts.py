@@ -190,6 +190,52 @@ class Summarize(unittest.TestCase):
         self.assertIn("no implementation named 'nope'", err)
 
 
+class SummarizePaths(unittest.TestCase):
+    """Per-op sums and cross-path tables for the 16x8 and float families (data/paths.json)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rc, cls.out, cls.err = run("summarize.py", d("paths.json"))
+
+    def test_ran(self):
+        self.assertEqual(self.rc, 0, self.err)
+
+    def test_per_path_sums(self):
+        # 2 pointwise layers x 1 us on the i16x8 avx2 variant, vs its scalar reference (2 x 3 us).
+        self.assertIn("pointwise total (conv2d_i16x8, 1x1 convs): 1 distinct shapes = 2 layers", self.out)
+        self.assertRegex(self.out, r"qk_i16x8_conv2d_gemm_6x16c2__avx2\s+2\.00 us\s+1\.02\s+3\.00x")
+        # f32 sums carry the XNNPACK f32 peer's column; f16w the f16 peer's.
+        self.assertRegex(self.out, r"qk_f32_conv2d_gemm_6x16__avx2\s+3\.00 us\s+0\.68\s+2\.67x\s+1\.33x")
+        self.assertIn("vs xnnpack_f16_conv1x1", self.out)
+        self.assertIn("stem total (conv2d_f32)", self.out)
+        self.assertIn("depthwise total (dwconv2d_f32)", self.out)
+        self.assertIn("residual add total (add_f32)", self.out)
+        self.assertIn("residual add total, power-of-two scales (addpot_i16x8)", self.out)
+        self.assertRegex(self.out, r"qk_i16x8_add_pot__avx2\s+100 ns")
+
+    def test_path_table(self):
+        self.assertIn("per path: fastest variant per op", self.out)
+        self.assertRegex(self.out, r"\n  i16x8\s+2\.00 us\s+-\s+-\s+-\s+100 ns")
+        self.assertRegex(self.out, r"\n  f32\s+3\.00 us\s+1\.00 us\s+1\.20 us\s+200 ns")
+        # Peers grouped by XNNPACK datatype: the f16 add sits in the add_f32 family.
+        self.assertRegex(self.out, r"\n  xnnpack f16\s+2\.40 us\s+-\s+-\s+160 ns")
+        self.assertRegex(self.out, r"\n  xnnpack int8\s+1\.20 us")
+        self.assertRegex(self.out, r"\n  i16x8\s+0\.50x")
+
+    def test_classifier(self):
+        self.assertIn("classifier t_fc05_M1_K16_N10: fastest per path", self.out)
+        self.assertRegex(self.out, r"f16w\s+qk_f16w_fc_6x16__avx2\s+500 ns\s+2\.00x")
+        self.assertRegex(self.out, r"dynamic\s+qk_dynamic_fc_6x16c2__avx2\s+250 ns\s+4\.00x")
+        self.assertRegex(self.out, r"xnnpack_f16_fc\s+\(peer\)\s+700 ns\s+1\.43x")
+        self.assertIn("skipped qk_f16w_fc_14x32__avx512vnni: CPU lacks the ISA (avx512vnni)", self.out)
+
+    def test_int8_only_has_no_path_tables(self):
+        rc, out, _ = run("summarize.py", d("ops_chain.json"))
+        self.assertEqual(rc, 0)
+        self.assertNotIn("per path:", out)
+        self.assertNotIn("classifier", out)
+
+
 class Pick(unittest.TestCase):
     def test_fastest_without_verified(self):
         rc, out, err = run("pick.py", d("base.json"))

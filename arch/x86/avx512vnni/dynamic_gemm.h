@@ -111,14 +111,12 @@ QKD_INLINE __m512i qkd_quant16(__m512 xv, __m512 inv, __m512 off, bool asymmetri
   return _mm512_cvttps_epi32(_mm512_add_ps(v, c));
 }
 
-/* Quantizes x[0, n) into u[0, round_up(n, 16)) as q ^ 0x80 (the bytes past n hold a quantized
- * 0.0f, which only ever meets zero weights or is overwritten). */
-static inline qkd_qparams qkd_quantize(const float *x, size_t n, bool asymmetric, uint8_t *u) {
-  qkd_qparams p;
+/* The extremes of x[0, n): symmetric, *hi = max |x| (vrangeps 0x0B: the larger magnitude, sign
+ * cleared; masked-off lanes load +0.0f); asymmetric, *lo and *hi = min and max. */
+QKD_INLINE void qkd_extremes(const float *x, size_t n, bool asymmetric, float *lo, float *hi) {
+  size_t i = 0;
   if (!asymmetric) {
-    /* vrangeps 0x0B: the larger magnitude, sign cleared; masked-off lanes load +0.0f. */
     __m512 m0 = _mm512_setzero_ps(), m1 = m0, m2 = m0, m3 = m0;
-    size_t i = 0;
     for (; i + 64 <= n; i += 64) {
       m0 = _mm512_range_ps(m0, _mm512_loadu_ps(x + i), 0x0B);
       m1 = _mm512_range_ps(m1, _mm512_loadu_ps(x + i + 16), 0x0B);
@@ -126,30 +124,33 @@ static inline qkd_qparams qkd_quantize(const float *x, size_t n, bool asymmetric
       m3 = _mm512_range_ps(m3, _mm512_loadu_ps(x + i + 48), 0x0B);
     }
     for (; i < n; i += 16) m0 = _mm512_range_ps(m0, _mm512_maskz_loadu_ps(qkd_mask16(n - i), x + i), 0x0B);
-    p = qkd_params_symmetric(_mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3))));
-  } else {
-    /* Lanes past n repeat x[0], which changes neither extreme. */
-    __m512 lo0 = _mm512_set1_ps(x[0]), lo1 = lo0, hi0 = lo0, hi1 = lo0;
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-      const __m512 a = _mm512_loadu_ps(x + i), b = _mm512_loadu_ps(x + i + 16);
-      lo0 = _mm512_min_ps(lo0, a), hi0 = _mm512_max_ps(hi0, a);
-      lo1 = _mm512_min_ps(lo1, b), hi1 = _mm512_max_ps(hi1, b);
-    }
-    for (; i < n; i += 16) {
-      const __m512 a = _mm512_mask_loadu_ps(lo0, qkd_mask16(n - i), x + i);
-      lo0 = _mm512_min_ps(lo0, a), hi0 = _mm512_max_ps(hi0, a);
-    }
-    p = qkd_params_asymmetric(_mm512_reduce_min_ps(_mm512_min_ps(lo0, lo1)),
-                              _mm512_reduce_max_ps(_mm512_max_ps(hi0, hi1)));
+    *hi = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
+    return;
   }
-  const size_t padded = qk_round_up(n, 16);
-  if (p.zero) {
-    memset(u, 0x80, padded);
-    return p;
+  /* Lanes past n repeat x[0], which changes neither extreme. */
+  __m512 lo0 = _mm512_set1_ps(x[0]), lo1 = lo0, hi0 = lo0, hi1 = lo0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 a = _mm512_loadu_ps(x + i), b = _mm512_loadu_ps(x + i + 16);
+    lo0 = _mm512_min_ps(lo0, a), hi0 = _mm512_max_ps(hi0, a);
+    lo1 = _mm512_min_ps(lo1, b), hi1 = _mm512_max_ps(hi1, b);
   }
-  const __m512 inv = _mm512_set1_ps(p.inv), off = _mm512_set1_ps(p.offset_f);
-  const __m512i qmin = _mm512_set1_epi8((char)p.qmin), flip = _mm512_set1_epi8((char)0x80);
+  for (; i < n; i += 16) {
+    const __m512 a = _mm512_mask_loadu_ps(lo0, qkd_mask16(n - i), x + i);
+    lo0 = _mm512_min_ps(lo0, a), hi0 = _mm512_max_ps(hi0, a);
+  }
+  *lo = _mm512_reduce_min_ps(_mm512_min_ps(lo0, lo1));
+  *hi = _mm512_reduce_max_ps(_mm512_max_ps(hi0, hi1));
+}
+
+/* Quantizes x[0, n) with p into u[0, round_up(n, 16)) as q ^ 0x80 (the bytes past n hold a
+ * quantized 0.0f, which only ever meets zero weights or is overwritten). */
+QKD_INLINE void qkd_quantize_with(const float *x, size_t n, const qkd_qparams *p, bool asymmetric, uint8_t *u) {
+  if (p->zero) {
+    memset(u, 0x80, qk_round_up(n, 16));
+    return;
+  }
+  const __m512 inv = _mm512_set1_ps(p->inv), off = _mm512_set1_ps(p->offset_f);
+  const __m512i qmin = _mm512_set1_epi8((char)p->qmin), flip = _mm512_set1_epi8((char)0x80);
   /* Dword 4 L + j of the packed bytes holds elements 4 L .. 4 L + 3 of vector j. */
   const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   size_t i = 0;
@@ -168,6 +169,38 @@ static inline qkd_qparams qkd_quantize(const float *x, size_t n, bool asymmetric
     const __m128i q = _mm_max_epi8(_mm512_cvtsepi32_epi8(r), _mm512_castsi512_si128(qmin));
     _mm_storeu_si128((__m128i *)(void *)(u + i), _mm_xor_si128(q, _mm512_castsi512_si128(flip)));
   }
+}
+
+/* Floats per chunk of the one-pass quantizer: 8 KiB, read from memory once and again from L1. */
+enum { QKD_CHUNK = 2048 };
+
+/* Quantizes x[0, n) into u (as qkd_quantize_with) with the parameters of the whole of x, reading
+ * x about once rather than twice (a scan for the extremes, then a quantizing pass, each stream
+ * from L2 or memory for an image of a few MiB). Chunk by chunk: the chunk's extremes extend the
+ * running ones, and the chunk is quantized, from L1, with the parameters of the running extremes.
+ * Those are the final parameters for every chunk from the last one that extended them on, so
+ * only the chunks before it are quantized again at the end with the final parameters; the
+ * parameters are a function of the extremes alone, so the result is the two-pass result exactly.
+ * How much is redone depends on where the extremes lie: nothing when the first chunk holds them
+ * (e.g. a ReLU6 output that reaches 6), everything when the last does (then one pass over L1 per
+ * chunk more than two passes). */
+static inline qkd_qparams qkd_quantize(const float *x, size_t n, bool asymmetric, uint8_t *u) {
+  float lo = 0.0f, hi = 0.0f;
+  qkd_qparams p = {0};
+  size_t redo = 0; /* [0, redo) was quantized with other parameters */
+  for (size_t i = 0; i < n; i += QKD_CHUNK) {
+    const size_t c = n - i < QKD_CHUNK ? n - i : QKD_CHUNK;
+    float clo = 0.0f, chi;
+    qkd_extremes(x + i, c, asymmetric, &clo, &chi);
+    if (i == 0 || chi > hi || (asymmetric && clo < lo)) {
+      if (i == 0 || chi > hi) hi = chi;
+      if (i == 0 || (asymmetric && clo < lo)) lo = clo;
+      p = asymmetric ? qkd_params_asymmetric(lo, hi) : qkd_params_symmetric(hi);
+      redo = i;
+    }
+    qkd_quantize_with(x + i, c, &p, asymmetric, u + i);
+  }
+  if (redo) qkd_quantize_with(x, redo, &p, asymmetric, u);
   return p;
 }
 

@@ -3,9 +3,14 @@
  * x ^ 0x80 (= x + 128) and the pack folds bias[o] - (zp_in + 128) * sum_k w[o,k] into the
  * accumulators' initial value; every sum wraps in 32 bits like the reference's.
  *
+ * Requantization: per block, the one-FMA form of requant_fma.h where the pack proves it exact
+ * (the pack takes the rounding, zero points and clamp from the descriptor), else requant.h; for
+ * small K the epilogue, not the multiply-adds, is most of the work.
+ *
  * Packed buffer: one block per 64 channels; the last block holds only the nv = ceil(rest / 16)
- * vectors it needs, so small N wastes no lanes. Block: [bias nv x 64 B | requant nv x
- * QK_RQ512_BYTES | weights: Kp/4 groups x nv x 64 B], Kp = K rounded up to 4, zero padded.
+ * vectors it needs, so small N wastes no lanes. Block: [header 64 B (requant mode) | bias + D
+ * nv x 64 B | bias nv x 64 B | requant nv x QK_RQ512_BYTES | FMA requant nv x QK_FQ512_BYTES |
+ * weights: Kp/4 groups x nv x 64 B], Kp = K rounded up to 4, zero padded.
  * Narrow blocks use 12-row tiles so a tile still has >= 12 independent accumulators. */
 #include <immintrin.h>
 #include <stdbool.h>
@@ -15,6 +20,7 @@
 #include "internal.h"
 #include "variants.h"
 #include "requant.h"
+#include "requant_fma.h"
 
 #define QK_NAME(s) qk_int8_fc_6x64c4__avx512vnni##s
 
@@ -27,9 +33,17 @@ enum { PF_BYTES = 2048 };
 
 #define QK_INLINE static inline __attribute__((always_inline))
 
-static size_t block_bytes(size_t nv, size_t k) {
-  return nv * (64 + QK_RQ512_BYTES) + qk_round_up(k, 4) * 16 * nv;
-}
+/* Offsets inside a block of nv vectors. */
+static size_t off_bias(void) { return 64; }
+static size_t off_bias0(size_t nv) { return 64 + nv * 64; }
+static size_t off_rq(size_t nv) { return 64 + nv * 128; }
+static size_t off_fq(size_t nv) { return off_rq(nv) + nv * QK_RQ512_BYTES; }
+static size_t off_w(size_t nv) { return off_fq(nv) + nv * QK_FQ512_BYTES; }
+static size_t block_bytes(size_t nv, size_t k) { return off_w(nv) + qk_round_up(k, 4) * 16 * nv; }
+
+/* Requantization of a block: requant.h's single rounding, double, double with left shifts; or
+ * requant_fma.h's FAST, SYM (both start from bias + D) and SYM0 (from the bias). */
+enum { RQ_SINGLE, RQ_DOUBLE, RQ_DOUBLE_LS, RQ_FAST, RQ_SYM, RQ_SYM0 };
 static size_t last_nv(size_t n) { return (n - (n - 1) / NR * NR + 15) / 16; }
 
 size_t QK_NAME(_packed_size)(size_t n, size_t k) {
@@ -38,30 +52,51 @@ size_t QK_NAME(_packed_size)(size_t n, size_t k) {
 
 void QK_NAME(_pack)(const qk_fc_int8_desc *d, const int8_t *w, const int32_t *bias, void *packed) {
   const size_t N = d->out_ch, K = d->in_ch, groups = qk_round_up(K, 4) / 4;
+  const bool single = d->rounding == QK_ROUND_SINGLE, relu = d->act_min >= d->output_zp;
+  const int64_t xlo = -128 - d->input_zp, xhi = 127 - d->input_zp;
   uint8_t *blk = packed;
   for (size_t n0 = 0; n0 < N; n0 += NR) {
     const size_t nv = N - n0 >= NR ? 4 : last_nv(N);
-    int32_t *b = (int32_t *)blk;
-    int8_t *wp = (int8_t *)(blk + nv * (64 + QK_RQ512_BYTES));
+    int32_t *b = (int32_t *)(blk + off_bias()), *b0 = (int32_t *)(blk + off_bias0(nv));
+    int8_t *wp = (int8_t *)(blk + off_w(nv));
+    bool fast = true, sym = true, sym0 = true;
     for (size_t j = 0; j < nv; j++) {
       int32_t m[16], sh[16];
+      uint8_t *fq = blk + off_fq(nv) + j * QK_FQ512_BYTES;
+      memset(fq, 0, QK_FQ512_BYTES);
       for (int l = 0; l < 16; l++) {
         const size_t o = n0 + (size_t)qk_rq512_channel((int)nv, (int)j, l);
         uint32_t sum = 0;
+        int64_t lo = 0, hi = 0;
         for (size_t g = 0; g < groups; g++)
           for (size_t q = 0; q < 4; q++) {
             const size_t k = 4 * g + q;
             const int8_t v = o < N && k < K ? w[o * K + k] : 0;
             wp[(g * nv + j) * 64 + (size_t)l * 4 + q] = v;
             sum += (uint32_t)(int32_t)v;
+            lo += v > 0 ? v * xlo : v * xhi;
+            hi += v > 0 ? v * xhi : v * xlo;
           }
-        const uint32_t bo = o < N && bias ? (uint32_t)bias[o] : 0u;
-        b[j * 16 + (size_t)l] = (int32_t)(bo - (uint32_t)(d->input_zp + 128) * sum);
+        const int32_t bv = o < N && bias ? bias[o] : 0;
         m[l] = o < N ? d->multiplier[o] : 0;
         sh[l] = o < N ? d->shift[o] : 0;
+        const qk_fq_lane f = qk_fq_lane_constants(m[l], sh[l], d->rounding, lo + bv, hi + bv, d->output_zp);
+        fast &= f.fast;
+        sym &= f.sym;
+        sym0 &= f.sym0;
+        qk_fq_put(fq, l, &f);
+        b0[j * 16 + (size_t)l] = (int32_t)((uint32_t)bv - (uint32_t)(d->input_zp + 128) * sum);
+        b[j * 16 + (size_t)l] = (int32_t)((uint32_t)b0[j * 16 + (size_t)l] + f.d);
       }
-      qk_rq512_prepare((int32_t *)(blk + nv * 64 + j * QK_RQ512_BYTES), m, sh, d->rounding);
+      qk_rq512_prepare((int32_t *)(blk + off_rq(nv) + j * QK_RQ512_BYTES), m, sh, d->rounding);
     }
+    const int32_t mode = fast && (single || relu) ? RQ_FAST
+                         : sym && !single         ? RQ_SYM
+                         : sym0                   ? RQ_SYM0
+                         : single                 ? RQ_SINGLE
+                         : qk_rq512_any_left_shift(blk + off_rq(nv), nv) ? RQ_DOUBLE_LS : RQ_DOUBLE;
+    memset(blk, 0, 64);
+    memcpy(blk, &mode, sizeof mode);
     blk += block_bytes(nv, K);
   }
 }
@@ -81,12 +116,8 @@ static void convert(size_t rows, const int8_t *x, size_t ldx, size_t len, uint8_
 }
 
 typedef struct run_ctx {
-  __m512i zp, lo, hi;
-  bool dbl;
+  __m512i zp, zp2, lo, hi;
 } run_ctx;
-
-/* Requantization flavour of a block: single rounding, double, double with left shifts. */
-enum { RQ_SINGLE, RQ_DOUBLE, RQ_DOUBLE_LS };
 
 typedef struct tile_args {
   const uint8_t *a; /* converted rows, stride lda */
@@ -95,6 +126,7 @@ typedef struct tile_args {
   const int32_t *init;  /* row r, vector j starts from init[r * init_stride + 16 j] */
   size_t init_stride;   /* 0: the packed bias, shared by all rows */
   const uint8_t *rq;    /* requant constants; NULL: store raw accumulators to part */
+  const uint8_t *fq;    /* FMA requant constants */
   int rq_mode;
   int32_t *part;        /* [mr][nv][16] */
   int8_t *y;
@@ -108,17 +140,22 @@ QK_INLINE void epilogue(const size_t mr, const size_t nv, const int mode, const 
 #pragma GCC unroll 12
   for (size_t r = 0; r < mr; r++) {
     __m512i v[4];
-    const uint8_t *rq = t->rq;
+    const uint8_t *rq = t->rq, *fq = t->fq;
     /* Keeps the constants as memory operands: hoisted out of the row loop, GCC spills them. */
-    __asm__("" : "+r"(rq));
+    __asm__("" : "+r"(rq), "+r"(fq));
 #pragma GCC unroll 4
     for (size_t j = 0; j < nv; j++)
-      v[j] = mode == RQ_SINGLE   ? qk_rq512_single(acc[r][j], rq + j * QK_RQ512_BYTES)
+      v[j] = mode == RQ_FAST     ? qk_fq_core(acc[r][j], fq + j * QK_FQ512_BYTES)
+             : mode == RQ_SYM    ? qk_fq_sym(acc[r][j], fq + j * QK_FQ512_BYTES, c->zp2)
+             : mode == RQ_SYM0   ? qk_fq_sym0(acc[r][j], fq + j * QK_FQ512_BYTES, c->zp2)
+             : mode == RQ_SINGLE ? qk_rq512_single(acc[r][j], rq + j * QK_RQ512_BYTES)
              : mode == RQ_DOUBLE ? qk_rq512_double(acc[r][j], rq + j * QK_RQ512_BYTES, false)
                                  : qk_rq512_double(acc[r][j], rq + j * QK_RQ512_BYTES, true);
-    /* Missing vectors repeat present ones; qk_rq512_gather drops their bytes. */
-    __m512i out = qk_rq512_narrow(v[0], v[nv > 1], v[nv > 2 ? 2 : 0], v[nv > 3 ? 3 : nv > 1],
-                                  c->zp, c->lo, c->hi);
+    /* Missing vectors repeat present ones; qk_rq512_gather drops their bytes. The FMA forms
+     * already include the output zero point. */
+    const __m512i v1 = v[nv > 1], v2 = v[nv > 2 ? 2 : 0], v3 = v[nv > 3 ? 3 : nv > 1];
+    __m512i out = mode >= RQ_FAST ? qk_rq512_pack8(v[0], v1, v2, v3, c->lo, c->hi)
+                                  : qk_rq512_narrow(v[0], v1, v2, v3, c->zp, c->lo, c->hi);
     if (nv < 4) out = qk_rq512_gather(out, (int)nv);
     _mm512_mask_storeu_epi8(t->y + r * t->ldy, t->smask, out);
   }
@@ -186,9 +223,14 @@ QK_INLINE void tile(const size_t mr, const size_t nv, const run_ctx *c, const ti
       for (size_t j = 0; j < nv; j++) _mm512_storeu_si512(t->part + (r * nv + j) * 16, acc[r][j]);
     return;
   }
-  if (t->rq_mode == RQ_DOUBLE) epilogue(mr, nv, RQ_DOUBLE, c, t, acc);
-  else if (t->rq_mode == RQ_SINGLE) epilogue(mr, nv, RQ_SINGLE, c, t, acc);
-  else epilogue(mr, nv, RQ_DOUBLE_LS, c, t, acc);
+  switch (t->rq_mode) {
+  case RQ_FAST: epilogue(mr, nv, RQ_FAST, c, t, acc); break;
+  case RQ_SYM: epilogue(mr, nv, RQ_SYM, c, t, acc); break;
+  case RQ_SYM0: epilogue(mr, nv, RQ_SYM0, c, t, acc); break;
+  case RQ_DOUBLE: epilogue(mr, nv, RQ_DOUBLE, c, t, acc); break;
+  case RQ_SINGLE: epilogue(mr, nv, RQ_SINGLE, c, t, acc); break;
+  default: epilogue(mr, nv, RQ_DOUBLE_LS, c, t, acc); break;
+  }
 }
 
 typedef void (*tile_fn)(const run_ctx *, const tile_args *);
@@ -226,9 +268,9 @@ void QK_NAME(_run)(const qk_fc_int8_desc *d, const void *packed, size_t batch, c
                    int8_t *y) {
   const run_ctx c = {
       .zp = _mm512_set1_epi32(d->output_zp),
+      .zp2 = _mm512_set1_epi32(2 * d->output_zp),
       .lo = _mm512_set1_epi8((char)d->act_min),
       .hi = _mm512_set1_epi8((char)d->act_max),
-      .dbl = d->rounding == QK_ROUND_DOUBLE,
   };
   const size_t K = d->in_ch, N = d->out_ch, groups = qk_round_up(K, 4) / 4;
   _Alignas(64) uint8_t panel[MP * KC];
@@ -240,13 +282,14 @@ void QK_NAME(_run)(const qk_fc_int8_desc *d, const void *packed, size_t batch, c
     const uint8_t *blk = packed;
     for (size_t n0 = 0; n0 < N; n0 += NR) {
       const size_t nv = N - n0 >= NR ? 4 : last_nv(N), left = N - n0;
+      int32_t mode;
+      memcpy(&mode, blk, sizeof mode);
       tile_args t = {
           .a = panel, .lda = lda, .groups = groups,
-          .w = (const __m512i *)(blk + nv * (64 + QK_RQ512_BYTES)),
-          .init = (const int32_t *)blk, .init_stride = 0,
-          .rq = blk + nv * 64, .part = NULL,
-          .rq_mode = !c.dbl ? RQ_SINGLE
-                     : qk_rq512_any_left_shift(blk + nv * 64, nv) ? RQ_DOUBLE_LS : RQ_DOUBLE,
+          .w = (const __m512i *)(blk + off_w(nv)),
+          .init = (const int32_t *)(blk + (mode == RQ_FAST || mode == RQ_SYM ? off_bias() : off_bias0(nv))),
+          .init_stride = 0,
+          .rq = blk + off_rq(nv), .fq = blk + off_fq(nv), .part = NULL, .rq_mode = mode,
           .y = y + m * N + n0, .ldy = N,
           .smask = left >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1),
       };

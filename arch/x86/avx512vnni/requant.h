@@ -99,6 +99,12 @@ static inline __m512i qk_rq512_single(__m512i acc, const void *c) {
   return _mm512_mask_shuffle_epi32(re, 0xAAAA, ro, _MM_PERM_CDAB);
 }
 
+/* Four vectors of int32 results to 64 int8 with saturation, then the clamp (see below). */
+static inline __m512i qk_rq512_pack8(__m512i v0, __m512i v1, __m512i v2, __m512i v3, __m512i lo, __m512i hi) {
+  const __m512i b = _mm512_packs_epi16(_mm512_packs_epi32(v0, v1), _mm512_packs_epi32(v2, v3));
+  return _mm512_min_epi8(_mm512_max_epi8(b, lo), hi);
+}
+
 /* Output zero point (int32 wrap, as the reference), then int8 with saturation, then the clamp:
  * the clamp lies inside [-128, 127], so clamping the saturated value equals clamping the int32.
  * The 128-bit-lane packs interleave their inputs: byte 16i + 4j + q comes from lane 4i + q of vj.
@@ -106,9 +112,8 @@ static inline __m512i qk_rq512_single(__m512i acc, const void *c) {
  * out in channel order: no permute for 4 vectors, one vpermd (qk_rq512_gather) for fewer. */
 static inline __m512i qk_rq512_narrow(__m512i v0, __m512i v1, __m512i v2, __m512i v3, __m512i zp,
                                       __m512i lo, __m512i hi) {
-  const __m512i a = _mm512_packs_epi32(_mm512_add_epi32(v0, zp), _mm512_add_epi32(v1, zp));
-  const __m512i b = _mm512_packs_epi32(_mm512_add_epi32(v2, zp), _mm512_add_epi32(v3, zp));
-  return _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(a, b), lo), hi);
+  return qk_rq512_pack8(_mm512_add_epi32(v0, zp), _mm512_add_epi32(v1, zp), _mm512_add_epi32(v2, zp),
+                        _mm512_add_epi32(v3, zp), lo, hi);
 }
 
 /* Channel (within its block) held by lane l of vector j when a block has nv vectors. */

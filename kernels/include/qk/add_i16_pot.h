@@ -2,7 +2,7 @@
  * branch; kernel reference_ops::Add for int16 with input shifts), which full TFLite uses for int16
  * tensors whose zero points are all 0 and whose scales are all powers of two (LSTM-style Q0.15
  * fixed point). It is not the general-scale int16 Add of qk/i16x8.h (SPEC.md §6), not covered by
- * the golden vectors, and has no SIMD variant.
+ * the golden vectors. Registered as its own op (QK_OP_ADD_POT, path I16X8) with SIMD variants.
  *
  * Semantics, per element i of equally sized tensors (no broadcasting: the kernel only accepts
  * tensors of the same number of elements):
@@ -45,6 +45,11 @@ int16_t qk_rdbpot16(int16_t x, int e);
 
 /* The reference kernel: n elements of each input and of the output. */
 void qk_ref_add_i16_pot(const qk_add_i16_pot_params *p, size_t n, const int16_t *x1, const int16_t *x2, int16_t *y);
+
+/* Runtime entry point: checks p (qk_add_i16_pot_check) and the buffers, then runs the variant
+ * dispatch picks for (QK_OP_ADD_POT, QK_PATH_I16X8) on n elements of each input. n = 0 is a
+ * no-op; y may be x1 or x2 (in place), no other overlap. */
+qk_status qk_add_i16_pot(const qk_add_i16_pot_params *p, size_t n, const int16_t *x1, const int16_t *x2, int16_t *y);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #include "qk/pool.h"
 #include "qk/convert.h"
 #include "qk/i16x8.h"
+#include "qk/add_i16_pot.h"
 #include "qk/float.h"
 
 #ifdef __cplusplus
@@ -48,6 +49,9 @@ typedef enum qk_op {
   QK_OP_QUANTIZE,
   QK_OP_DEQUANTIZE,
   QK_OP_REQUANTIZE,
+  /* TFLite's power-of-two-scale int16 Add (qk/add_i16_pot.h), path I16X8: its own op, since its
+   * arithmetic (one input divided by 2^e in int16, a saturating add) is not the general Add's. */
+  QK_OP_ADD_POT,
   QK_OP_COUNT
 } qk_op;
 /* INT8: full integer. I16X8: int16 activations, int8 weights, int64 bias (FC, convs, add, and the
@@ -133,6 +137,11 @@ typedef struct qk_add_i16_impl {
   void (*run)(const qk_add_int8_params *p, const size_t s1[4], const int16_t *x1, const size_t s2[4],
               const int16_t *x2, int16_t *y);
 } qk_add_i16_impl;
+
+/* Power-of-two-scale int16 Add: equal-sized inputs (the TFLite kernel does not broadcast). */
+typedef struct qk_add_i16_pot_impl {
+  void (*run)(const qk_add_i16_pot_params *p, size_t n, const int16_t *x1, const int16_t *x2, int16_t *y);
+} qk_add_i16_pot_impl;
 
 /* Float FC and convs: one impl type for the f32 and f16w paths; w is float32 or binary16 bits. */
 typedef struct qk_fc_float_impl {
