@@ -518,10 +518,11 @@ static bool build_float(p_chain *ch, const qkb_net *net) {
   if (ch->path == P_DYN) {
     ch->same_f32 = memcmp(mixed, y, O * sizeof *y) == 0;
     ch->ref_f32 = memcmp(mixed + O, ref, O * sizeof *ref) == 0;
-    snprintf(why, sizeof why, " (f32 dw/add/gap summation order, amplified by run-time int8 quantization); "
-             "dynamic layers %s: logits bit-identical %s with qk_ref dynamic on these f32 kernels, %s with "
-             "these dynamic kernels on qk_ref f32;", ch->same_f32 && ch->ref_f32 ? "exact" : "NOT EXACT",
-             ch->same_f32 ? "yes" : "NO", ch->ref_f32 ? "yes" : "NO");
+    snprintf(why, sizeof why, "%s; dynamic layers %s: logits bit-identical %s with qk_ref dynamic on these f32 "
+             "kernels, %s with these dynamic kernels on qk_ref f32;",
+             d > 0 ? " (the f32 dw/add/gap summation order, amplified by run-time int8 quantization)" : "",
+             ch->same_f32 && ch->ref_f32 ? "exact" : "NOT EXACT", ch->same_f32 ? "yes" : "NO",
+             ch->ref_f32 ? "yes" : "NO");
   }
   snprintf(ch->label, sizeof ch->label, "logits max|d| %.3g vs qk_ref%s conv=%s pw=%s dw=%s add=%s gap=%s fc=%s", d,
            why[0] ? why : ";", short_name(used[QKB_L_CONV]), short_name(used[QKB_L_PW]), short_name(used[QKB_L_DW]),
@@ -602,7 +603,6 @@ static void bm_layer(qkb_state *st, void *user) {
   if (!chain_enter(st, ch, &net)) return;
   const size_t i = (size_t)c->layer;
   unsigned bad = 0;
-  if (ch->path != P_I16X8) memcpy(slot(ch, -1), net->image, net->m->in_h * net->m->in_w * net->m->in_c * sizeof(float));
   for (size_t k = 0; k < i; k++) bad |= (unsigned)run_layer(ch, net, k);
   while (qkb_keep_running(st)) bad |= (unsigned)run_layer(ch, net, i);
   qk_set_isa_cap(QK_ISA_COUNT);
@@ -682,7 +682,11 @@ const char *qkb_chain_paths_describe(void) {
          "plain C reduction (no 16x8 avgpool op), exact against the 16x8 reference; chain_f32 / chain_f16w / "
          "chain_dynamic/<cap>/total: the network in float (weights = int8 * scale; f16w: binary16 weights; "
          "dynamic: int8 weights on the dynamic FC / conv, depthwise / add / pool in f32) through the dispatched "
-         "impls (packed once, preallocated workspace), logits compared with the qk_ref_* float chain";
+         "impls (packed once, preallocated workspace), logits compared with the qk_ref_* float chain (dynamic: "
+         "also with the two mixed chains, qk_ref dynamic layers on this cap's f32 kernels and this cap's dynamic "
+         "layers on qk_ref f32 kernels, which must be bit-identical: exact_same_f32, exact_ref_f32); "
+         "chain_f32 / chain_dynamic/<cap>/layerNN_<kind> (highest cap that runs only): one layer alone, its "
+         "inputs from running the chain up to it";
 }
 
 void qkb_chain_paths_shutdown(void) {

@@ -21,10 +21,14 @@ bool qkb_pack_rotation(qkb_rotation *r, size_t psize, void (*pack)(const void *c
   char *base = qkb_arena(total, err, errlen);
   if (!base) return false;
   for (size_t i = 0; i < r->count; i++) r->items[i] = base + i * stride;
+  /* Packers may leave alignment padding unwritten: zeroed first, two packings at different
+   * addresses then differ only if the buffer holds addresses. */
+  memset(r->items[0], 0, psize);
   pack(ctx, r->items[0]);
   if (r->count > 1) {
     /* pack() is deterministic: byte-identical packings at two addresses hold no addresses, so a
      * copy is what pack() would write. */
+    memset(r->items[1], 0, psize);
     pack(ctx, r->items[1]);
     const bool relocatable = memcmp(r->items[0], r->items[1], psize) == 0;
     for (size_t i = 2; i < r->count; i++) {

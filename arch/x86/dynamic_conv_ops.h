@@ -75,11 +75,24 @@ static void im2col(const qk_conv2d_f32_desc *d, const qk_conv2d_geom *g, const q
   const size_t run = d->k_w * C; /* elements of a whole kernel row */
   const bool runs = d->groups == 1 && d->dilation_w == 1;
   const long span = (long)((d->k_w - 1) * d->dilation_w);
+  /* A kernel row of at most 16 bytes (the stem: 3 taps x 3 channels) is one 16-byte copy. */
+  const bool short_runs = runs && run * sizeof(qkd_elem) <= 16;
+  const long yspan = (long)((d->k_h - 1) * d->dilation_h);
   size_t ox = m0 % g->out_w, oy = m0 / g->out_w;
   for (size_t m = 0; m < rows; m++, dst += lda) {
     const long ix0 = (long)(ox * d->stride_w) - (long)g->pad_left;
     const bool cols_in = runs && ix0 >= 0 && ix0 + span < (long)W;
     long iy = (long)(oy * d->stride_h) - (long)g->pad_top;
+    if (short_runs && cols_in && iy >= 0 && iy + yspan < (long)d->in_h) {
+      /* The whole window inside the image: k_h copies, each spilling into the next one's place,
+       * the last into the K padding, which the fill then overwrites (spilling into the next row
+       * or the buffer's slack). */
+      const qkd_elem *src = img + ((size_t)iy * W + (size_t)ix0) * C;
+      for (size_t ky = 0; ky < d->k_h; ky++) memcpy(dst + ky * run, src + ky * d->dilation_h * W * C, 16);
+      memcpy(dst + K, pat, 16);
+      if (++ox == g->out_w) ox = 0, oy++;
+      continue;
+    }
     qkd_elem *p = dst;
     for (size_t ky = 0; ky < d->k_h; ky++, iy += (long)d->dilation_h) {
       const bool row_in = iy >= 0 && iy < (long)d->in_h;

@@ -38,23 +38,31 @@ static bool is_half(int32_t m, int32_t shift, int left_shift) {
   return m == INT32_C(1) << 30 && shift == 0 && left_shift >= 1;
 }
 
+/* Per-row vectors: the left shifts as vpsllvd counts (one uop; vpslld by an xmm count is two). */
+typedef struct add_vecs {
+  __m512i ls, ls1; /* left_shift, left_shift - 1 */
+} add_vecs;
+
 /* r of 16 bytes of one input: MBQM32((x - zp) << ls, m, shift). */
-QK_INLINE __m512i input_r(const add_ctx *k, __m128i bytes, int32_t zp, const qk512_rq *rq, bool half, bool single) {
+QK_INLINE __m512i input_r(const add_vecs *c, __m128i bytes, int32_t zp, const qk512_rq *rq, bool half, bool single) {
   const __m512i d = _mm512_sub_epi32(_mm512_cvtepi8_epi32(bytes), _mm512_set1_epi32(zp));
-  if (half) return _mm512_sll_epi32(d, _mm_cvtsi32_si128(k->left_shift - 1));
-  return qk512_requant(_mm512_sll_epi32(d, _mm_cvtsi32_si128(k->left_shift)), rq, single, false);
+  if (half) return _mm512_sllv_epi32(d, c->ls1);
+  return qk512_requant(_mm512_sllv_epi32(d, c->ls), rq, single, false);
 }
 
-/* 16 elements: a_bytes (and b_bytes when b advances, else rb = r of the constant b). */
-QK_INLINE __m512i add16(const add_ctx *k, __m128i a_bytes, __m128i b_bytes, __m512i rb, bool single, bool bvec) {
-  __m512i sum = input_r(k, a_bytes, k->zpa, &k->rqa, k->a_half, single);
-  if (bvec) rb = input_r(k, b_bytes, k->zpb, &k->rqb, k->b_half, single);
+/* 16 elements: a_bytes (and b_bytes when b advances, else rb = r of the constant b). The half
+ * flags are compile-time in the specialised rows (ha, hb: 0 no, 1 yes, -1 read from k). */
+QK_INLINE __m512i add16(const add_ctx *k, const add_vecs *c, __m128i a_bytes, __m128i b_bytes, __m512i rb,
+                        bool single, bool bvec, int ha, int hb) {
+  __m512i sum = input_r(c, a_bytes, k->zpa, &k->rqa, ha < 0 ? k->a_half : ha, single);
+  if (bvec) rb = input_r(c, b_bytes, k->zpb, &k->rqb, hb < 0 ? k->b_half : hb, single);
   sum = _mm512_add_epi32(sum, rb); /* int32 wrap, as the reference */
   return qk512_requant(sum, &k->rqo, single, false);
 }
 
 QK_INLINE void add_row(const add_ctx *k, const int8_t *a, const int8_t *b, int8_t *y, size_t n, bool single,
-                       bool bvec) {
+                       bool bvec, int ha, int hb) {
+  const add_vecs c = {_mm512_set1_epi32(k->left_shift), _mm512_set1_epi32(k->left_shift - 1)};
   const __m512i zpo = _mm512_set1_epi32(k->zpo);
   const __m512i lo = _mm512_set1_epi8((char)k->lo), hi = _mm512_set1_epi8((char)k->hi);
   __m512i rb = _mm512_setzero_si512();
@@ -65,8 +73,9 @@ QK_INLINE void add_row(const add_ctx *k, const int8_t *a, const int8_t *b, int8_
   __m512i v[4];
   for (; n >= 64; n -= 64, a += 64, y += 64) {
     for (int j = 0; j < 4; j++)
-      v[j] = add16(k, _mm_loadu_si128((const __m128i *)(a + 16 * j)),
-                   bvec ? _mm_loadu_si128((const __m128i *)(b + 16 * j)) : _mm_setzero_si128(), rb, single, bvec);
+      v[j] = add16(k, &c, _mm_loadu_si128((const __m128i *)(a + 16 * j)),
+                   bvec ? _mm_loadu_si128((const __m128i *)(b + 16 * j)) : _mm_setzero_si128(), rb, single, bvec, ha,
+                   hb);
     _mm512_storeu_si512(y, qk512_narrow_s8(v, zpo, lo, hi));
     if (bvec) b += 64;
   }
@@ -74,26 +83,29 @@ QK_INLINE void add_row(const add_ctx *k, const int8_t *a, const int8_t *b, int8_
     /* Masked-out bytes are never accessed, so chunks past the end cannot fault. */
     for (size_t j = 0; j < 4; j++) {
       const __mmask16 mj = (__mmask16)(n > 16 * j ? qk512_mask16(n - 16 * j) : 0);
-      v[j] = mj ? add16(k, _mm_maskz_loadu_epi8(mj, a + 16 * j),
-                        bvec ? _mm_maskz_loadu_epi8(mj, b + 16 * j) : _mm_setzero_si128(), rb, single, bvec)
+      v[j] = mj ? add16(k, &c, _mm_maskz_loadu_epi8(mj, a + 16 * j),
+                        bvec ? _mm_maskz_loadu_epi8(mj, b + 16 * j) : _mm_setzero_si128(), rb, single, bvec, ha, hb)
                 : _mm512_setzero_si512();
     }
     _mm512_mask_storeu_epi8(y, qk512_mask64(n), qk512_narrow_s8(v, zpo, lo, hi));
   }
 }
 
-static void row_vv_double(const void *k, const int8_t *a, const int8_t *b, int8_t *y, size_t n) {
-  add_row(k, a, b, y, n, false, true);
-}
-static void row_vv_single(const void *k, const int8_t *a, const int8_t *b, int8_t *y, size_t n) {
-  add_row(k, a, b, y, n, true, true);
-}
-static void row_vs_double(const void *k, const int8_t *a, const int8_t *b, int8_t *y, size_t n) {
-  add_row(k, a, b, y, n, false, false);
-}
-static void row_vs_single(const void *k, const int8_t *a, const int8_t *b, int8_t *y, size_t n) {
-  add_row(k, a, b, y, n, true, false);
-}
+/* Rows per rounding and broadcast kind; for two vectors, the usual case of exactly one input with
+ * the larger scale (a shift, not a requantization) gets its own code without the flag tests. */
+#define ROW(name, single, bvec, ha, hb)                                                               \
+  static void name(const void *k, const int8_t *a, const int8_t *b, int8_t *y, size_t n) {           \
+    add_row(k, a, b, y, n, single, bvec, ha, hb);                                                   \
+  }
+ROW(row_vv_double, false, true, -1, -1)
+ROW(row_vv_single, true, true, -1, -1)
+ROW(row_vv_double_ha, false, true, 1, 0)
+ROW(row_vv_single_ha, true, true, 1, 0)
+ROW(row_vv_double_hb, false, true, 0, 1)
+ROW(row_vv_single_hb, true, true, 0, 1)
+ROW(row_vs_double, false, false, -1, -1)
+ROW(row_vs_single, true, false, -1, -1)
+#undef ROW
 
 void qk_int8_add__avx512vnni_run(const qk_add_int8_params *p, const size_t s1[4], const int8_t *x1,
                                  const size_t s2[4], const int8_t *x2, int8_t *y) {
@@ -116,7 +128,11 @@ void qk_int8_add__avx512vnni_run(const qk_add_int8_params *p, const size_t s1[4]
   qk512_rq_init(&k.rqb, k.mb, k.shb, p->rounding);
   qk512_rq_init(&k.rqo, p->output_multiplier, p->output_shift, p->rounding);
   const bool single = p->rounding == QK_ROUND_SINGLE;
-  const qk_bcast_row_fn row = plan.kind == QK_BCAST_VV ? (single ? row_vv_single : row_vv_double)
-                                                        : (single ? row_vs_single : row_vs_double);
+  qk_bcast_row_fn row = single ? row_vs_single : row_vs_double;
+  if (plan.kind == QK_BCAST_VV) {
+    if (k.a_half && !k.b_half) row = single ? row_vv_single_ha : row_vv_double_ha;
+    else if (k.b_half && !k.a_half) row = single ? row_vv_single_hb : row_vv_double_hb;
+    else row = single ? row_vv_single : row_vv_double;
+  }
   qk_bcast_each(&plan, sw ? x2 : x1, sw ? x1 : x2, y, row, &k);
 }

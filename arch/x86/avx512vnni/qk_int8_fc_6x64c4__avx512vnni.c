@@ -28,7 +28,8 @@ enum { MR = 6, NR = 64, MP = 12 /* rows per converted panel */ };
 /* Panel row length: MP x KC bytes on the stack. Longer rows run in chunks of KC with partial
  * accumulators kept in a small stack buffer; re-converting per block costs 1/64 of the MACs. */
 enum { KC = 2048 };
-/* Weight prefetch distance for the 1-2 row tiles, which stream the weights from memory. */
+/* Weight prefetch distance for the tiles that stream the weights from memory: those of 1-2 rows
+ * and those of the first panel, which meet every block first. */
 enum { PF_BYTES = 2048 };
 
 #define QK_INLINE static inline __attribute__((always_inline))
@@ -132,25 +133,41 @@ typedef struct tile_args {
   int8_t *y;
   size_t ldy;
   __mmask64 smask; /* valid output bytes of the block */
+  bool pf;         /* prefetch the weights ahead */
 } tile_args;
 
 /* Requantizes and stores the mr x nv accumulators; mode is a constant in each copy. */
 QK_INLINE void epilogue(const size_t mr, const size_t nv, const int mode, const run_ctx *c,
                         const tile_args *t, __m512i acc[][4]) {
+  if (mode >= RQ_FAST) {
+    /* A vector at a time down the rows: its 8 constants stay in registers (per row they were
+     * most of the loads), the accumulators make the round trip through the stack instead. */
+#pragma GCC unroll 4
+    for (size_t j = 0; j < nv; j++) {
+      const qk_fq_regs k = qk_fq_load(t->fq + j * QK_FQ512_BYTES);
+#pragma GCC unroll 12
+      for (size_t r = 0; r < mr; r++)
+        acc[r][j] = mode == RQ_FAST  ? qk_fq_core(acc[r][j], &k)
+                    : mode == RQ_SYM ? qk_fq_sym(acc[r][j], &k, c->zp2)
+                                     : qk_fq_sym0(acc[r][j], &k, c->zp2);
+    }
+  }
 #pragma GCC unroll 12
   for (size_t r = 0; r < mr; r++) {
     __m512i v[4];
-    const uint8_t *rq = t->rq, *fq = t->fq;
-    /* Keeps the constants as memory operands: hoisted out of the row loop, GCC spills them. */
-    __asm__("" : "+r"(rq), "+r"(fq));
+    if (mode >= RQ_FAST) {
 #pragma GCC unroll 4
-    for (size_t j = 0; j < nv; j++)
-      v[j] = mode == RQ_FAST     ? qk_fq_core(acc[r][j], fq + j * QK_FQ512_BYTES)
-             : mode == RQ_SYM    ? qk_fq_sym(acc[r][j], fq + j * QK_FQ512_BYTES, c->zp2)
-             : mode == RQ_SYM0   ? qk_fq_sym0(acc[r][j], fq + j * QK_FQ512_BYTES, c->zp2)
-             : mode == RQ_SINGLE ? qk_rq512_single(acc[r][j], rq + j * QK_RQ512_BYTES)
-             : mode == RQ_DOUBLE ? qk_rq512_double(acc[r][j], rq + j * QK_RQ512_BYTES, false)
-                                 : qk_rq512_double(acc[r][j], rq + j * QK_RQ512_BYTES, true);
+      for (size_t j = 0; j < nv; j++) v[j] = acc[r][j];
+    } else {
+      const uint8_t *rq = t->rq;
+      /* Keeps the constants as memory operands: hoisted out of the row loop, GCC spills them. */
+      __asm__("" : "+r"(rq));
+#pragma GCC unroll 4
+      for (size_t j = 0; j < nv; j++)
+        v[j] = mode == RQ_SINGLE   ? qk_rq512_single(acc[r][j], rq + j * QK_RQ512_BYTES)
+               : mode == RQ_DOUBLE ? qk_rq512_double(acc[r][j], rq + j * QK_RQ512_BYTES, false)
+                                   : qk_rq512_double(acc[r][j], rq + j * QK_RQ512_BYTES, true);
+    }
     /* Missing vectors repeat present ones; qk_rq512_gather drops their bytes. The FMA forms
      * already include the output zero point. */
     const __m512i v1 = v[nv > 1], v2 = v[nv > 2 ? 2 : 0], v3 = v[nv > 3 ? 3 : nv > 1];
@@ -201,7 +218,7 @@ QK_INLINE void tile(const size_t mr, const size_t nv, const run_ctx *c, const ti
                             _mm512_add_epi32(more[1][j], more[2][j]));
   }
   for (; g; g--, w += nv, a += 4) {
-    if (mr <= 2)
+    if (mr <= 2 || t->pf)
 #pragma GCC unroll 4
       for (size_t j = 0; j < nv; j++) _mm_prefetch((const char *)(w + j) + PF_BYTES, _MM_HINT_T0);
     __m512i wv[4];
@@ -292,6 +309,7 @@ void QK_NAME(_run)(const qk_fc_int8_desc *d, const void *packed, size_t batch, c
           .rq = blk + off_rq(nv), .fq = blk + off_fq(nv), .part = NULL, .rq_mode = mode,
           .y = y + m * N + n0, .ldy = N,
           .smask = left >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1),
+          .pf = m == 0,
       };
       if (K <= KC) {
         block(&c, &t, mr, nv);

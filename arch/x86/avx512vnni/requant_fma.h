@@ -111,34 +111,42 @@ static inline void qk_fq_put(void *rows, int l, const qk_fq_lane *f) {
   memcpy(b + QK_FQ_D2 * 64 + l * 4, &d2, 4);
 }
 
-/* a = acc + D (or |acc| + D) to R + zp_out, constants c 64-byte aligned. */
-static inline __m512i qk_fq_core(__m512i a, const void *c) {
+/* One vector's constants, loaded once and applied to many rows. */
+typedef struct qk_fq_regs {
+  __m512i ee, eo, d, d2;
+  __m512d se, so, ce, co;
+} qk_fq_regs;
+
+static inline qk_fq_regs qk_fq_load(const void *c) {
   const __m512i *v = (const __m512i *)c;
-  const __m512i ae = _mm512_mask_mov_epi32(v[QK_FQ_EE], 0x5555, a);
-  const __m512i ao = _mm512_mask_shuffle_epi32(v[QK_FQ_EO], 0x5555, a, _MM_PERM_CDAB);
+  return (qk_fq_regs){v[QK_FQ_EE], v[QK_FQ_EO], v[QK_FQ_D], v[QK_FQ_D2],
+                      _mm512_castsi512_pd(v[QK_FQ_SE]), _mm512_castsi512_pd(v[QK_FQ_SO]),
+                      _mm512_castsi512_pd(v[QK_FQ_CE]), _mm512_castsi512_pd(v[QK_FQ_CO])};
+}
+
+/* a = acc + D (or |acc| + D) to R + zp_out. */
+static inline __m512i qk_fq_core(__m512i a, const qk_fq_regs *k) {
+  const __m512i ae = _mm512_mask_mov_epi32(k->ee, 0x5555, a);
+  const __m512i ao = _mm512_mask_shuffle_epi32(k->eo, 0x5555, a, _MM_PERM_CDAB);
   /* A literal rounding operand: the -O0 sanitizer build rejects a const variable. */
-  const __m512d ye = _mm512_fmadd_round_pd(_mm512_castsi512_pd(ae), _mm512_castsi512_pd(v[QK_FQ_SE]),
-                                           _mm512_castsi512_pd(v[QK_FQ_CE]),
+  const __m512d ye = _mm512_fmadd_round_pd(_mm512_castsi512_pd(ae), k->se, k->ce,
                                            _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-  const __m512d yo = _mm512_fmadd_round_pd(_mm512_castsi512_pd(ao), _mm512_castsi512_pd(v[QK_FQ_SO]),
-                                           _mm512_castsi512_pd(v[QK_FQ_CO]),
+  const __m512d yo = _mm512_fmadd_round_pd(_mm512_castsi512_pd(ao), k->so, k->co,
                                            _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
   return _mm512_mask_shuffle_epi32(_mm512_castpd_si512(ye), 0xAAAA, _mm512_castpd_si512(yo), _MM_PERM_CCAA);
 }
 
 /* SYM: acc + D to sign(acc) R(|acc|) + zp_out; zp2 = 2 zp_out. */
-static inline __m512i qk_fq_sym(__m512i a, const void *c, __m512i zp2) {
-  const __m512i *v = (const __m512i *)c;
-  const __mmask16 neg = _mm512_cmplt_epu32_mask(a, v[QK_FQ_D]);
-  const __m512i r = qk_fq_core(_mm512_mask_sub_epi32(a, neg, v[QK_FQ_D2], a), c);
+static inline __m512i qk_fq_sym(__m512i a, const qk_fq_regs *k, __m512i zp2) {
+  const __mmask16 neg = _mm512_cmplt_epu32_mask(a, k->d);
+  const __m512i r = qk_fq_core(_mm512_mask_sub_epi32(a, neg, k->d2, a), k);
   return _mm512_mask_sub_epi32(r, neg, zp2, r);
 }
 
 /* SYM0: plain acc to sign(acc) R(|acc|) + zp_out. */
-static inline __m512i qk_fq_sym0(__m512i acc, const void *c, __m512i zp2) {
-  const __m512i *v = (const __m512i *)c;
+static inline __m512i qk_fq_sym0(__m512i acc, const qk_fq_regs *k, __m512i zp2) {
   const __mmask16 neg = _mm512_movepi32_mask(acc);
-  const __m512i r = qk_fq_core(_mm512_add_epi32(_mm512_abs_epi32(acc), v[QK_FQ_D]), c);
+  const __m512i r = qk_fq_core(_mm512_add_epi32(_mm512_abs_epi32(acc), k->d), k);
   return _mm512_mask_sub_epi32(r, neg, zp2, r);
 }
 
