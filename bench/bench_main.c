@@ -62,7 +62,7 @@ static void usage(FILE *f) {
 "                       int64 bias; gap as a plain C reduction), exact against the 16x8 reference\n"
 "  chain_f32/<cap>/total, chain_f16w/<cap>/total, chain_dynamic/<cap>/total  the network in\n"
 "                       float: f32 weights, binary16 weights, int8 weights on the dynamic FC and\n"
-"                       convs (depthwise, add, pool in f32); logits compared with qk_ref_*\n"
+"                       convs incl. depthwise (add, pool in f32); logits compared with qk_ref_*\n"
 "  chain_f32/xnnpack/total         the f32 network as XNNPACK f32 operators\n"
 "  e.g. --filter chain  |  --filter 'chain_int8/.*/total'  |  --filter '^(dw)?conv2d_int8/'\n"
 "The per-op and chain rows run a synthetic network over the table (weights from --seed, scales\n"

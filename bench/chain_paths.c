@@ -11,9 +11,10 @@
  *   chain_f32/<cap>/total      float32 weights (int8 weight * its scale) and activations.
  *   chain_f16w/<cap>/total     the same weights rounded to binary16 (FC and convs on the f16w path;
  *       add and pool have no f16w variants and run on the f32 path).
- *   chain_dynamic/<cap>/total  the int8 weights with per-channel scales: stem, 1x1 convs and the FC
- *       on the dynamic path (activations quantized per image / row at run time); depthwise, add
- *       and pool in f32 (there is no dynamic depthwise).
+ *   chain_dynamic/<cap>/total  the int8 weights with per-channel scales: stem, 1x1 convs, depthwise
+ *       convs and the FC on the dynamic path (activations quantized per image / row at run time;
+ *       the depthwise ones asymmetrically, as TFLite's hybrid depthwise always does); add and pool
+ *       in f32.
  *   chain_f32 / chain_dynamic/<cap>/layerNN_<kind>  one layer of that chain alone (only at the
  *       highest cap that runs here), its inputs produced by running the chain up to it first.
  *
@@ -23,7 +24,7 @@
  * (logits_max_diff, absolute; top1_agrees). Nothing is allocated in the timed loop.
  *
  * Why the dynamic chain's logits differ from the all-qk_ref chain by far more than the f32 chain's:
- * its f32 layers (depthwise, add, pool) sum in another order than qk_ref's, which moves an
+ * its f32 layers (add, pool) sum in another order than qk_ref's, which moves an
  * activation by an ulp; the next dynamic layer quantizes its input to int8 at run time, where an
  * ulp can move a value across a rounding boundary (or the row's max, hence every q), a whole
  * quantization step, and the network amplifies that. The dynamic kernels themselves are exact, so
@@ -309,7 +310,12 @@ static qk_status runf(const p_chain *ch, const qkb_net *net, size_t i, ref_mode 
       }
       return QK_OK;
     case QKB_L_DW:
-      if (ref) qk_ref_dwconv2d_f32(&P->fd, &P->g, x, ch->path == P_DYN ? F->w32 : ref_weights(ch->path, F), F->bias, y);
+      if (P->dyn) {
+        if (ref) return qk_ref_dwconv2d_dynamic(&P->dd, &P->g, net->l[i].w, F->bias, x, y);
+        ((const qk_conv2d_dynamic_impl *)P->v->impl)->run(&P->dd, &P->g, P->packed, x, y, ch->ws);
+        return QK_OK;
+      }
+      if (ref) qk_ref_dwconv2d_f32(&P->fd, &P->g, x, ref_weights(ch->path, F), F->bias, y);
       else ((const qk_conv2d_float_impl *)P->v->impl)->run(&P->fd, &P->g, P->packed, x, y, ch->ws);
       return QK_OK;
     case QKB_L_ADD: {
@@ -348,7 +354,7 @@ static double layer_bytes(cpath p, const qkb_layer *L) {
   const double taps = (double)(L->kernel * L->kernel), act = p == P_I16X8 ? 2.0 : 4.0;
   double w = 0, ws = p == P_F32 ? 4.0 : p == P_F16W ? 2.0 : 1.0;
   if (L->kind == QKB_L_CONV || L->kind == QKB_L_PW) w = taps * (double)(L->in_c * L->out_c);
-  if (L->kind == QKB_L_DW) w = taps * (double)L->out_c, ws = p == P_DYN ? 4.0 : ws;
+  if (L->kind == QKB_L_DW) w = taps * (double)L->out_c;
   if (L->kind == QKB_L_FC) w = (double)(L->in_c * L->out_c);
   return w * ws + act * (in * (L->kind == QKB_L_ADD ? 2 : 1) + out);
 }
@@ -430,11 +436,13 @@ static bool build_float(p_chain *ch, const qkb_net *net) {
                                      .stride_w = L->stride, .dilation_h = 1, .dilation_w = 1,
                                      .padding = QK_PAD_SAME, .groups = 1, .depth_multiplier = 1,
                                      .act_min = amin, .act_max = amax};
-        P->dyn = ch->path == P_DYN && !dw;
+        P->dyn = ch->path == P_DYN;
         if (P->dyn) {
-          P->dd = (qk_conv2d_dynamic_desc){.conv = P->fd, .w_scale = net->l[i].s_w, .asymmetric = false};
-          if (qk_conv2d_dynamic_check(&P->dd, &P->g) != QK_OK) return fail(ch, L->name, "check");
-          if (!(P->v = qk_dispatch(QK_OP_CONV2D, QK_PATH_DYNAMIC))) return fail(ch, L->name, "dispatch");
+          P->dd = (qk_conv2d_dynamic_desc){.conv = P->fd, .w_scale = net->l[i].s_w, .asymmetric = dw};
+          if ((dw ? qk_dwconv2d_dynamic_check : qk_conv2d_dynamic_check)(&P->dd, &P->g) != QK_OK)
+            return fail(ch, L->name, "check");
+          if (!(P->v = qk_dispatch(dw ? QK_OP_DWCONV2D : QK_OP_CONV2D, QK_PATH_DYNAMIC)))
+            return fail(ch, L->name, "dispatch");
           const qk_conv2d_dynamic_impl *im = P->v->impl;
           if (!(P->packed = qkb_case_aligned(im->packed_size(&P->dd)))) return fail(ch, L->name, "out of memory");
           im->pack(&P->dd, net->l[i].w, F->bias, P->packed);
@@ -443,11 +451,10 @@ static bool build_float(p_chain *ch, const qkb_net *net) {
         } else {
           if ((dw ? qk_dwconv2d_f32_check : qk_conv2d_f32_check)(&P->fd, &P->g) != QK_OK)
             return fail(ch, L->name, "check");
-          const qk_path pp = ch->path == P_DYN ? QK_PATH_F32 : wpath;
-          if (!(P->v = qk_dispatch(dw ? QK_OP_DWCONV2D : QK_OP_CONV2D, pp))) return fail(ch, L->name, "dispatch");
+          if (!(P->v = qk_dispatch(dw ? QK_OP_DWCONV2D : QK_OP_CONV2D, wpath))) return fail(ch, L->name, "dispatch");
           const qk_conv2d_float_impl *im = P->v->impl;
           if (!(P->packed = qkb_case_aligned(im->packed_size(&P->fd)))) return fail(ch, L->name, "out of memory");
-          im->pack(&P->fd, ch->path == P_DYN ? (const void *)F->w32 : w, F->bias, P->packed);
+          im->pack(&P->fd, w, F->bias, P->packed);
           const size_t s = im->workspace_size(&P->fd, &P->g);
           ws = s > ws ? s : ws;
         }
@@ -520,7 +527,7 @@ static bool build_float(p_chain *ch, const qkb_net *net) {
     ch->ref_f32 = memcmp(mixed + O, ref, O * sizeof *ref) == 0;
     snprintf(why, sizeof why, "%s; dynamic layers %s: logits bit-identical %s with qk_ref dynamic on these f32 "
              "kernels, %s with these dynamic kernels on qk_ref f32;",
-             d > 0 ? " (the f32 dw/add/gap summation order, amplified by run-time int8 quantization)" : "",
+             d > 0 ? " (the f32 add/gap summation order, amplified by run-time int8 quantization)" : "",
              ch->same_f32 && ch->ref_f32 ? "exact" : "NOT EXACT", ch->same_f32 ? "yes" : "NO",
              ch->ref_f32 ? "yes" : "NO");
   }
@@ -681,7 +688,7 @@ const char *qkb_chain_paths_describe(void) {
          "through qk_conv2d_i16x8 / qk_dwconv2d_i16x8 / qk_add_i16 / qk_fc_i16x8, global average pool as a "
          "plain C reduction (no 16x8 avgpool op), exact against the 16x8 reference; chain_f32 / chain_f16w / "
          "chain_dynamic/<cap>/total: the network in float (weights = int8 * scale; f16w: binary16 weights; "
-         "dynamic: int8 weights on the dynamic FC / conv, depthwise / add / pool in f32) through the dispatched "
+         "dynamic: int8 weights on the dynamic FC / conv / depthwise, add / pool in f32) through the dispatched "
          "impls (packed once, preallocated workspace), logits compared with the qk_ref_* float chain (dynamic: "
          "also with the two mixed chains, qk_ref dynamic layers on this cap's f32 kernels and this cap's dynamic "
          "layers on qk_ref f32 kernels, which must be bit-identical: exact_same_f32, exact_ref_f32); "

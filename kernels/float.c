@@ -67,3 +67,9 @@ qk_status qk_conv2d_dynamic_check(const qk_conv2d_dynamic_desc *d, qk_conv2d_geo
   qk_status st = conv_check(&d->conv, g, false, "conv2d_dynamic");
   return st ? st : scales_ok("conv2d_dynamic", d->w_scale, d->conv.out_ch);
 }
+
+qk_status qk_dwconv2d_dynamic_check(const qk_conv2d_dynamic_desc *d, qk_conv2d_geom *g) {
+  if (!d) return qk_fail(QK_ERR_NULL, "dwconv2d_dynamic: null descriptor");
+  qk_status st = conv_check(&d->conv, g, true, "dwconv2d_dynamic");
+  return st ? st : scales_ok("dwconv2d_dynamic", d->w_scale, d->conv.out_ch);
+}

@@ -51,6 +51,7 @@
   static const qk_fc_dynamic_impl name##_impl = {name##_packed_size, name##_pack, name##_workspace_size, name##_run};
 #define QK_IMPL_CONV2D_DYNAMIC(name) \
   static const qk_conv2d_dynamic_impl name##_impl = {name##_packed_size, name##_pack, name##_workspace_size, name##_run};
+#define QK_IMPL_DWCONV2D_DYNAMIC(name) QK_IMPL_CONV2D_DYNAMIC(name)
 
 /* A conv variant per FC variant: im2col + that FC microkernel (kernels/conv_gemm.c). */
 #define QK_IMPL_CONV_GEMM(name, fc, mr)                                                                  \

@@ -89,6 +89,7 @@
   size_t name##_workspace_size(const qk_conv2d_dynamic_desc *d, const qk_conv2d_geom *g);               \
   void name##_run(const qk_conv2d_dynamic_desc *d, const qk_conv2d_geom *g, const void *packed,          \
                   const float *x, float *y, void *workspace);
+#define QK_DECL_DWCONV2D_DYNAMIC(name) QK_DECL_CONV2D_DYNAMIC(name)
 
 #define QK_VARIANT(op, path, isa, name, mr, nr, kr) QK_DECL_##op##_##path(name)
 #define QK_CONV_GEMM(ISA, isa, tile, mr, nr, kr)

@@ -95,3 +95,46 @@ Test(dynamic, asymmetric_row_quantization) {
   cr_expect_eq(off, 127);
   cr_expect_eq(q[0], -128);
 }
+
+/* A hand-worked hybrid depthwise: image {0, 1, 2, 2.55} quantizes asymmetrically to offset -128 and
+ * q - offset = {0, 100, 200, 255}; the 2x2 VALID filter {1, 2, 3, -1} sums 200 + 600 - 255 = 545. */
+Test(dynamic, dwconv_hand_worked_and_api) {
+  const float x[4] = {0.0f, 1.0f, 2.0f, 2.55f}, s_w = 0.5f, bias = 0.25f;
+  const int8_t w[4] = {1, 2, 3, -1};
+  int8_t q[4];
+  float s_img;
+  int32_t off;
+  qk_ref_quantize_row(x, 4, true, q, &s_img, &off);
+  cr_assert(off == -128 && q[1] == -28 && q[2] == 72 && q[3] == 127, "%d %d %d %d", off, q[1], q[2], q[3]);
+  const qk_conv2d_dynamic_desc d = {
+      .conv = {.batch = 1, .in_h = 2, .in_w = 2, .in_ch = 1, .out_ch = 1, .k_h = 2, .k_w = 2, .stride_h = 1,
+               .stride_w = 1, .dilation_h = 1, .dilation_w = 1, .padding = QK_PAD_VALID, .groups = 1,
+               .depth_multiplier = 1, .act_min = -INFINITY, .act_max = INFINITY},
+      .w_scale = &s_w, .asymmetric = true};
+  qk_conv2d_geom g;
+  cr_assert_eq(qk_dwconv2d_dynamic_check(&d, &g), QK_OK, "%s", qk_last_error());
+  float yr = 0.0f, y = 0.0f;
+  cr_assert_eq(qk_ref_dwconv2d_dynamic(&d, &g, w, &bias, x, &yr), QK_OK);
+  const float want = 545.0f * (s_w * s_img) + bias; /* the scale product first, then the bias */
+  cr_expect(yr == want, "%a vs %a", yr, want);
+  qk_dwconv2d_dynamic_op *op = NULL;
+  cr_assert_eq(qk_dwconv2d_dynamic_create(&d, w, &bias, &op), QK_OK, "%s", qk_last_error());
+  cr_expect_eq(qk_dwconv2d_dynamic_run(op, x, &y), QK_OK);
+  cr_expect(y == want, "%s: %a vs %a", qk_dwconv2d_dynamic_variant(op), y, want);
+  size_t oh = 0, ow = 0;
+  cr_expect(qk_dwconv2d_dynamic_out_shape(op, &oh, &ow) == QK_OK && oh == 1 && ow == 1);
+  cr_expect_eq(qk_dwconv2d_dynamic_run(op, NULL, &y), QK_ERR_NULL);
+  qk_dwconv2d_dynamic_destroy(op);
+
+  qk_conv2d_dynamic_desc bad = d;
+  bad.conv.out_ch = 3; /* not in_ch * depth_multiplier */
+  cr_expect_neq(qk_dwconv2d_dynamic_create(&bad, w, &bias, &op), QK_OK);
+  cr_expect(op == NULL && strlen(qk_last_error()) > 0);
+  const float zero_scale = 0.0f;
+  bad = d, bad.w_scale = &zero_scale;
+  cr_expect_eq(qk_dwconv2d_dynamic_create(&bad, w, &bias, &op), QK_ERR_PARAM);
+  bad = d, bad.w_scale = NULL;
+  cr_expect_eq(qk_dwconv2d_dynamic_create(&bad, w, &bias, &op), QK_ERR_NULL);
+  cr_expect_eq(qk_dwconv2d_dynamic_create(&d, NULL, &bias, &op), QK_ERR_NULL);
+  cr_expect_eq(qk_dwconv2d_dynamic_create(NULL, w, &bias, &op), QK_ERR_NULL);
+}

@@ -112,3 +112,39 @@ qk_status qk_ref_conv2d_dynamic(const qk_conv2d_dynamic_desc *dd, const qk_conv2
   free(q_image);
   return QK_OK;
 }
+
+qk_status qk_ref_dwconv2d_dynamic(const qk_conv2d_dynamic_desc *dd, const qk_conv2d_geom *g, const int8_t *w,
+                                  const float *bias, const float *x, float *y) {
+  const qk_conv2d_f32_desc *d = &dd->conv;
+  const size_t H = d->in_h, W = d->in_w, C = d->in_ch, O = d->out_ch, dm = d->depth_multiplier;
+  const size_t image = H * W * C;
+  int8_t *q_image = malloc(image);
+  if (!q_image) return QK_ERR_NOMEM;
+  for (size_t b = 0; b < d->batch; b++) {
+    float s_img;
+    int32_t offset;
+    qk_ref_quantize_row(x + b * image, image, dd->asymmetric, q_image, &s_img, &offset);
+    for (size_t oy = 0; oy < g->out_h; oy++)
+      for (size_t ox = 0; ox < g->out_w; ox++)
+        for (size_t oc = 0; oc < O; oc++) {
+          const size_t ic = oc / dm;
+          int32_t acc = 0;
+          for (size_t ky = 0; ky < d->k_h; ky++) {
+            const long iy = (long)(oy * d->stride_h) - (long)g->pad_top + (long)(ky * d->dilation_h);
+            if (iy < 0 || iy >= (long)H) continue;
+            for (size_t kx = 0; kx < d->k_w; kx++) {
+              const long ix = (long)(ox * d->stride_w) - (long)g->pad_left + (long)(kx * d->dilation_w);
+              if (ix < 0 || ix >= (long)W) continue;
+              const int32_t qv = q_image[((size_t)iy * W + (size_t)ix) * C + ic];
+              acc += (int32_t)w[(ky * d->k_w + kx) * O + oc] * (qv - offset);
+            }
+          }
+          float acc_f = (float)acc;
+          acc_f *= dd->w_scale[oc] * s_img;
+          if (bias) acc_f += bias[oc];
+          y[((b * g->out_h + oy) * g->out_w + ox) * O + oc] = clampf(acc_f, d->act_min, d->act_max);
+        }
+  }
+  free(q_image);
+  return QK_OK;
+}

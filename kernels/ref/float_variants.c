@@ -126,3 +126,22 @@ void qk_dynamic_conv2d__scalar_run(const qk_conv2d_dynamic_desc *d, const qk_con
   local.w_scale = dscale(packed);
   qk_ref_conv2d_dynamic(&local, g, dweights(packed), dbias(packed), x, y);
 }
+
+size_t qk_dynamic_dwconv2d__scalar_packed_size(const qk_conv2d_dynamic_desc *d) {
+  return dsize(d->conv.out_ch, conv_nw(&d->conv, true));
+}
+void qk_dynamic_dwconv2d__scalar_pack(const qk_conv2d_dynamic_desc *d, const int8_t *w, const float *bias,
+                                      void *packed) {
+  dpack_store(d->conv.out_ch, conv_nw(&d->conv, true), w, d->w_scale, bias, packed);
+}
+size_t qk_dynamic_dwconv2d__scalar_workspace_size(const qk_conv2d_dynamic_desc *d, const qk_conv2d_geom *g) {
+  (void)d, (void)g;
+  return 0;
+}
+void qk_dynamic_dwconv2d__scalar_run(const qk_conv2d_dynamic_desc *d, const qk_conv2d_geom *g, const void *packed,
+                                     const float *x, float *y, void *ws) {
+  (void)ws;
+  qk_conv2d_dynamic_desc local = *d;
+  local.w_scale = dscale(packed);
+  qk_ref_dwconv2d_dynamic(&local, g, dweights(packed), dbias(packed), x, y);
+}

@@ -23,8 +23,8 @@ size_t float_case_count(const qk_variant *v) {
   switch (v->op) {
     case QK_OP_QUANTIZE: return 3 + SWEEP + RANDOM;
     case QK_OP_DEQUANTIZE: return 1 + SWEEP;
-    case QK_OP_CONV2D:
-    case QK_OP_DWCONV2D: return FIXED + RANDOM;
+    case QK_OP_CONV2D: return FIXED + RANDOM;
+    case QK_OP_DWCONV2D: return v->path == QK_PATH_DYNAMIC ? 4 * (FIXED + RANDOM) : FIXED + RANDOM;
     default: return SWEEP + FIXED + RANDOM;
   }
 }
@@ -434,6 +434,9 @@ static void fill_row(qkc_rng *g, float *x, size_t n, int style) {
       case 3: x[i] = (float)qkc_range(g, -127, 127) / 127.0f; break; /* many exact .5 after scaling */
       /* Both extremes grow to the end: every chunk of a chunked quantizer changes its parameters. */
       case 5: x[i] = (i % 2 ? -6.0f : 6.0f) * (float)(i + 1) / (float)n; break;
+      case 7: x[i] = fminf(fmaxf(frand(g) * 8.0f, 0.0f), 6.0f); break; /* ReLU6 output: zp at -128 */
+      case 8: x[i] = 2.75f; break;                                     /* one value everywhere */
+      case 9: x[i] = -0.375f; break;
       default: x[i] = frand(g) * 6.0f;
     }
   }
@@ -524,7 +527,82 @@ static bool dynamic_case(const qk_variant *v, uint64_t seed, size_t index, qkc_r
   return ok;
 }
 
+/* Depthwise: kernel shapes, strides, dilations, paddings and depth multipliers by index; channel
+ * counts up to 130 (past twice a 64-byte vector); image styles of fill_row (zero, tiny, negative,
+ * exact halves, one outlier, ReLU6 outputs, constant images). */
+static bool dwconv_dynamic_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report *r) {
+  static const size_t kh[] = {3, 3, 1, 2, 5, 3, 7, 3, 4, 1}, kw[] = {3, 3, 1, 2, 5, 5, 1, 3, 4, 7};
+  qkc_rng g = {seed ^ (UINT64_C(0x3C6EF372FE94F82B) * (index + 1))};
+  const size_t k = index % 10, dm = index % 7 < 4 ? 1 : index % 7 - 2;
+  qk_conv2d_dynamic_desc d = {
+      .conv = {.batch = (size_t)qkc_range(&g, 1, 2), .k_h = kh[k], .k_w = kw[k],
+               .stride_h = index % 4 == 1 ? 2 : 1, .stride_w = index % 4 == 1 ? 2 : index % 11 == 3 ? 3 : 1,
+               .dilation_h = index % 5 == 3 ? 2 : 1, .dilation_w = index % 5 == 3 ? (size_t)qkc_range(&g, 1, 3) : 1,
+               .padding = index % 3 == 2 ? QK_PAD_VALID : QK_PAD_SAME, .groups = 1, .depth_multiplier = dm,
+               .act_min = index % 6 == 1 ? 0.0f : index % 6 == 4 ? -1.0f : -INFINITY,
+               .act_max = index % 6 == 1 ? 6.0f : index % 6 == 4 ? 1.0f : INFINITY},
+      .asymmetric = index % 13 != 5}; /* TFLite's depthwise is asymmetric; symmetric kept tested */
+  const size_t eh = (d.conv.k_h - 1) * d.conv.dilation_h + 1, ew = (d.conv.k_w - 1) * d.conv.dilation_w + 1;
+  d.conv.in_h = (size_t)qkc_range(&g, 1, 12) + (d.conv.padding == QK_PAD_VALID ? eh - 1 : 0);
+  d.conv.in_w = (size_t)qkc_range(&g, 1, 12) + (d.conv.padding == QK_PAD_VALID ? ew - 1 : 0);
+  d.conv.in_ch = (size_t)(dm == 1 ? qkc_range(&g, 1, 130) : qkc_range(&g, 1, 45));
+  if (index % 8 == 6) d.conv.in_ch = 16 * (size_t)qkc_range(&g, 1, 8); /* whole vectors */
+  if (index % 16 == 9 && dm == 1) { /* images past 2^18 floats, which x86 quantizes in chunks */
+    d.conv.in_h = (size_t)qkc_range(&g, 62, 70), d.conv.in_w = (size_t)qkc_range(&g, 62, 70);
+    d.conv.in_ch = (size_t)qkc_range(&g, 64, 72), d.conv.batch = 1;
+  }
+  const size_t O = d.conv.out_ch = d.conv.in_ch * dm, nw = d.conv.k_h * d.conv.k_w * O;
+  const bool has_bias = index % 5 != 2;
+  float *scale = malloc(O * 4), *bias = has_bias ? malloc(O * 4) : NULL;
+  for (size_t o = 0; scale && o < O; o++) scale[o] = (float)qkc_range(&g, 1, 1000) / 65536.0f;
+  for (size_t o = 0; bias && o < O; o++) bias[o] = frand(&g);
+  d.w_scale = scale;
+  qk_conv2d_geom geo;
+  char what[200], why[200] = "";
+  bool ok = false;
+  static const int big_styles[] = {5, 4, 7, 6};
+  const int style = index % 16 == 9 && dm == 1 ? big_styles[index / 16 % 4] : (int)(index % 10);
+  snprintf(what, sizeof what, "dynamic dwconv N=%zu %zux%zux%zu dm=%zu k=%zux%zu s=%zux%zu d=%zux%zu %s style %d %s",
+           d.conv.batch, d.conv.in_h, d.conv.in_w, d.conv.in_ch, dm, d.conv.k_h, d.conv.k_w, d.conv.stride_h,
+           d.conv.stride_w, d.conv.dilation_h, d.conv.dilation_w, d.conv.padding == QK_PAD_VALID ? "VALID" : "SAME",
+           style, d.asymmetric ? "asymmetric" : "symmetric");
+  if (!scale || (has_bias && !bias) || qk_dwconv2d_dynamic_check(&d, &geo) != QK_OK) {
+    snprintf(why, sizeof why, "generator produced an invalid case: %s", qk_last_error());
+  } else {
+    const qk_conv2d_dynamic_impl *impl = v->impl;
+    const size_t image = d.conv.in_h * d.conv.in_w * d.conv.in_ch, nx = d.conv.batch * image;
+    const size_t ny = d.conv.batch * geo.out_h * geo.out_w * O, wsz = impl->workspace_size(&d, &geo);
+    float *x = qkc_guard_alloc(nx * 4, 4), *y = qkc_guard_alloc(ny * 4, 4), *yr = malloc(ny * 4);
+    int8_t *w = qkc_guard_alloc(nw, 1);
+    void *packed = qkc_guard_alloc((impl->packed_size(&d) + 63) & ~(size_t)63, 64);
+    void *ws = wsz ? qkc_guard_alloc((wsz + 63) & ~(size_t)63, 64) : NULL;
+    if (x && y && yr && w && packed && (!wsz || ws)) {
+      for (size_t b = 0; b < d.conv.batch; b++) fill_row(&g, x + b * image, image, b ? 6 : style);
+      for (size_t i = 0; i < nw; i++) w[i] = (int8_t)qkc_range(&g, -128, 127);
+      if (index % 9 == 7) /* weight extremes everywhere */
+        for (size_t i = 0; i < nw; i++) w[i] = (int8_t)(i % 2 ? -128 : 127);
+      qk_ref_dwconv2d_dynamic(&d, &geo, w, bias, x, yr);
+      impl->pack(&d, w, bias, packed);
+      impl->run(&d, &geo, packed, x, y, ws);
+      ok = memcmp(y, yr, ny * 4) == 0 && qkc_guard_intact(y);
+      for (size_t i = 0; !ok && i < ny; i++)
+        if (memcmp(&y[i], &yr[i], 4)) {
+          snprintf(why, sizeof why, "output %zu (channel %zu): expected %a, got %a", i, i % O, yr[i], y[i]);
+          break;
+        }
+      if (!ok && !why[0]) snprintf(why, sizeof why, "write past the end of the output");
+    } else {
+      snprintf(why, sizeof why, "out of memory");
+    }
+    qkc_guard_free(x), qkc_guard_free(y), qkc_guard_free(w), qkc_guard_free(packed), qkc_guard_free(ws), free(yr);
+  }
+  free(scale), free(bias);
+  qkc_record(r, v, seed, index, ok, what, why);
+  return ok;
+}
+
 bool float_run_case(const qk_variant *v, uint64_t seed, size_t index, qkc_report *r) {
+  if (v->path == QK_PATH_DYNAMIC && v->op == QK_OP_DWCONV2D) return dwconv_dynamic_case(v, seed, index, r);
   if (v->path == QK_PATH_DYNAMIC) return dynamic_case(v, seed, index, r);
   switch (v->op) {
     case QK_OP_FC: return fc_case(v, seed, index, r);

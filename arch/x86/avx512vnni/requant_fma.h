@@ -54,6 +54,8 @@ typedef struct qk_fq_lane {
   bool fast, sym, sym0;
 } qk_fq_lane;
 
+__extension__ typedef unsigned __int128 qk_fq_u128;
+
 static inline uint64_t qk_fq_inverse(uint64_t a) { /* a odd: inverse mod 2^64 by Newton */
   uint64_t x = a;
   for (int i = 0; i < 6; i++) x *= 2 - a * x;
@@ -84,7 +86,7 @@ static inline qk_fq_lane qk_fq_lane_constants(int32_t m, int shift, qk_rounding 
   if (tv < 32 && lo < 0 && B < (uint64_t)-lo) B += ((uint64_t)-lo - B + mask) >> tv << tv;
   const int64_t amax = hi > -lo ? hi : -lo;
   if (B + (uint64_t)amax >= (UINT64_C(1) << 52)) return r;
-  const uint64_t k = (uint64_t)(((unsigned __int128)B * (uint64_t)m) >> T);
+  const uint64_t k = (uint64_t)(((qk_fq_u128)B * (uint64_t)m) >> T);
   r.d = (uint32_t)B;
   r.e = 0x43300000u + (uint32_t)(B >> 32);
   r.s = (double)m / (double)(UINT64_C(1) << T);

@@ -91,6 +91,10 @@ typedef struct qk_conv2d_dynamic_desc {
 
 qk_status qk_fc_dynamic_check(const qk_fc_dynamic_desc *d);
 qk_status qk_conv2d_dynamic_check(const qk_conv2d_dynamic_desc *d, qk_conv2d_geom *g);
+/* DepthwiseConv2D with int8 weights [1, k_h, k_w, out_ch] (out_ch = in_ch * depth_multiplier) and
+ * float activations: TFLite's depthwise EvalHybridPerChannel, which quantizes each image with
+ * AsymmetricQuantizeFloats (set `asymmetric`; the symmetric option is kept for completeness). */
+qk_status qk_dwconv2d_dynamic_check(const qk_conv2d_dynamic_desc *d, qk_conv2d_geom *g);
 
 /* The run-time input quantization, exactly TFLite's SymmetricQuantizeFloats /
  * AsymmetricQuantizeFloats: returns the row's scale and zero point (offset; 0 if symmetric). */
@@ -104,6 +108,22 @@ qk_status qk_ref_fc_dynamic(const qk_fc_dynamic_desc *d, const int8_t *w, const 
  * TFLite's conv epilogue differs from its FC epilogue, and both are followed bit for bit. */
 qk_status qk_ref_conv2d_dynamic(const qk_conv2d_dynamic_desc *d, const qk_conv2d_geom *g, const int8_t *w,
                                 const float *bias, const float *x, float *y);
+/* Depthwise (reference DepthwiseConvHybridPerChannel): acc sums w * (q - offset) over the taps
+ * inside the image; y = float(acc) * (s_w[o] * s_image) (+ bias): the scale product is formed
+ * first, unlike Conv2D's epilogue. */
+qk_status qk_ref_dwconv2d_dynamic(const qk_conv2d_dynamic_desc *d, const qk_conv2d_geom *g, const int8_t *w,
+                                  const float *bias, const float *x, float *y);
+
+/* Runtime DepthwiseConv2D on the dynamic path: checks d (qk_dwconv2d_dynamic_check), copies the
+ * scales, packs w [1, k_h, k_w, out_ch] and bias ([out_ch] or NULL) once for the dispatched variant
+ * and owns the workspace. run: x [batch, in_h, in_w, in_ch] float, y [batch, out_h, out_w, out_ch]. */
+typedef struct qk_dwconv2d_dynamic_op qk_dwconv2d_dynamic_op;
+qk_status qk_dwconv2d_dynamic_create(const qk_conv2d_dynamic_desc *d, const int8_t *w, const float *bias,
+                                     qk_dwconv2d_dynamic_op **op);
+qk_status qk_dwconv2d_dynamic_run(const qk_dwconv2d_dynamic_op *op, const float *x, float *y);
+qk_status qk_dwconv2d_dynamic_out_shape(const qk_dwconv2d_dynamic_op *op, size_t *out_h, size_t *out_w);
+const char *qk_dwconv2d_dynamic_variant(const qk_dwconv2d_dynamic_op *op);
+void qk_dwconv2d_dynamic_destroy(qk_dwconv2d_dynamic_op *op);
 
 #ifdef __cplusplus
 }
