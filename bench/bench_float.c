@@ -164,16 +164,10 @@ static void bm_fc(qkb_state *st, void *user) {
   const pack_ctx pc = {impl, p.F, weights(p.F, path)};
   qkb_rotation *r = rotation(st, c, impl->packed_size(p.F->fc.out_ch, p.F->fc.in_ch), pack_fc, &pc);
   if (!r) return;
-  const size_t m = rows_of(p.L), cnt = r->count;
+  const size_t m = rows_of(p.L);
   const float *x = p.x;
   float *y = yout;
-  void *const *items = r->items;
-  size_t i = r->next;
-  while (qkb_keep_running(st)) {
-    impl->run(&p.F->fc, items[i], m, x, y);
-    if (++i == cnt) i = 0;
-  }
-  r->next = i;
+  QKB_TIME_ROTATED(st, r, impl->run(&p.F->fc, packed, m, x, y));
   finish(st, &p, path, r, y);
 }
 
@@ -192,17 +186,10 @@ static void bm_fc_dyn(qkb_state *st, void *user) {
   const pack_ctx pc = {impl, p.F, p.net->l[c->layer].w};
   qkb_rotation *r = rotation(st, c, impl->packed_size(p.F->dfc.out_ch, p.F->dfc.in_ch), pack_fc_dyn, &pc);
   if (!r) return;
-  const size_t cnt = r->count;
   const float *x = p.x;
   float *y = yout;
   void *ws = c->ws;
-  void *const *items = r->items;
-  size_t i = r->next;
-  while (qkb_keep_running(st)) {
-    impl->run(&p.F->dfc, items[i], m, x, y, ws);
-    if (++i == cnt) i = 0;
-  }
-  r->next = i;
+  QKB_TIME_ROTATED(st, r, impl->run(&p.F->dfc, packed, m, x, y, ws));
   finish(st, &p, QK_PATH_DYNAMIC, r, y);
 }
 
@@ -223,17 +210,10 @@ static void bm_conv(qkb_state *st, void *user) {
   const pack_ctx pc = {impl, p.F, weights(p.F, path)};
   qkb_rotation *r = rotation(st, c, impl->packed_size(&p.F->conv), pack_conv, &pc);
   if (!r) return;
-  const size_t cnt = r->count;
   const float *x = p.x;
   float *y = yout;
   void *ws = c->ws;
-  void *const *items = r->items;
-  size_t i = r->next;
-  while (qkb_keep_running(st)) {
-    impl->run(&p.F->conv, &p.F->g, items[i], x, y, ws);
-    if (++i == cnt) i = 0;
-  }
-  r->next = i;
+  QKB_TIME_ROTATED(st, r, impl->run(&p.F->conv, &p.F->g, packed, x, y, ws));
   finish(st, &p, path, r, y);
 }
 
@@ -251,17 +231,10 @@ static void bm_conv_dyn(qkb_state *st, void *user) {
   const pack_ctx pc = {impl, p.F, p.net->l[c->layer].w};
   qkb_rotation *r = rotation(st, c, impl->packed_size(&p.F->dconv), pack_conv_dyn, &pc);
   if (!r) return;
-  const size_t cnt = r->count;
   const float *x = p.x;
   float *y = yout;
   void *ws = c->ws;
-  void *const *items = r->items;
-  size_t i = r->next;
-  while (qkb_keep_running(st)) {
-    impl->run(&p.F->dconv, &p.F->g, items[i], x, y, ws);
-    if (++i == cnt) i = 0;
-  }
-  r->next = i;
+  QKB_TIME_ROTATED(st, r, impl->run(&p.F->dconv, &p.F->g, packed, x, y, ws));
   finish(st, &p, QK_PATH_DYNAMIC, r, y);
 }
 

@@ -98,14 +98,7 @@ static void bm_fc(qkb_state *st, void *user) {
   const size_t m = L->kind == QKB_L_FC ? L->in_h : L->out_h * L->out_w;
   const int16_t *x = qkb_net16_tensor(n, L->in);
   int16_t *y = yout;
-  void *const *items = r->items;
-  const size_t cnt = r->count;
-  size_t i = r->next;
-  while (qkb_keep_running(st)) {
-    impl->run(&S->fc, items[i], m, x, y);
-    if (++i == cnt) i = 0;
-  }
-  r->next = i;
+  QKB_TIME_ROTATED(st, r, impl->run(&S->fc, packed, m, x, y));
   finish(st, L, r, memcmp(y, S->out, S->out_n * sizeof *y) == 0);
 }
 
@@ -158,14 +151,7 @@ static void bm_conv(qkb_state *st, void *user) {
   const int16_t *x = qkb_net16_tensor(n, L->in);
   int16_t *y = yout;
   void *ws = c->ws;
-  void *const *items = r->items;
-  const size_t cnt = r->count;
-  size_t i = r->next;
-  while (qkb_keep_running(st)) {
-    impl->run(&S->conv, &g, items[i], x, y, ws);
-    if (++i == cnt) i = 0;
-  }
-  r->next = i;
+  QKB_TIME_ROTATED(st, r, impl->run(&S->conv, &g, packed, x, y, ws));
   finish(st, L, r, memcmp(y, S->out, S->out_n * sizeof *y) == 0);
 }
 

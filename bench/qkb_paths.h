@@ -15,6 +15,21 @@
 bool qkb_pack_rotation(qkb_rotation *r, size_t psize, void (*pack)(const void *ctx, void *dst), const void *ctx,
                        char *err, size_t errlen);
 
+/* The timed loop of a cold-weight row: CALL runs once per iteration with `packed` naming the next
+ * copy in rotation r; the position is kept in r so the next repetition continues the cycle. */
+#define QKB_TIME_ROTATED(st, r, CALL)                     \
+  do {                                                    \
+    void *const *const qkb_items_ = (r)->items;           \
+    const size_t qkb_cnt_ = (r)->count;                   \
+    size_t qkb_i_ = (r)->next;                            \
+    while (qkb_keep_running(st)) {                        \
+      void *const packed = qkb_items_[qkb_i_];            \
+      CALL;                                               \
+      if (++qkb_i_ == qkb_cnt_) qkb_i_ = 0;               \
+    }                                                     \
+    (r)->next = qkb_i_;                                   \
+  } while (0)
+
 /* ---- the 16x8 network (bench/net_i16x8.c) ----------------------------------------------------- */
 
 /* The int8 network on the 16x8 path, by the rules chain_i16x8 states (qkb_chain_paths_describe):
